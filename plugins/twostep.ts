@@ -1,0 +1,148 @@
+// Haraka plugin `twostep`: SMTP AUTH PLAIN and LOGIN through TwoStep's login decision.
+// Haraka loads this file with require() as the package main, so it stays CommonJS and every
+// hook is an enumerable export. All logic lives in src/core; this file only maps hooks.
+import { isAbsolute, join, resolve } from 'node:path';
+import type { Logger, LogFields } from '../src/core/context';
+import { decideLogin, type LoginDecision } from '../src/core/login';
+import { parseOptions, type IniConfig } from '../src/core/options';
+import { openInstallation, type Installation } from '../src/installation';
+import { SMTP_REJECT, SMTP_TEMPORARY } from '../src/adapters/replies';
+
+interface HarakaConnection {
+  readonly uuid: string;
+  readonly remote: { readonly ip: string };
+  readonly tls: { readonly enabled: boolean };
+  readonly capabilities: string[];
+  readonly notes: Record<string, unknown>;
+}
+
+interface HarakaPlugin {
+  name: string;
+  blankout_password: boolean;
+  inherits(name: string): void;
+  config: { get(name: string, options: object, callback?: () => void): unknown };
+  loginfo(message: string): void;
+  logwarn(message: string): void;
+  logerror(message: string): void;
+  twostep_ini?: IniConfig;
+  twostep_installation?: Promise<Installation>;
+  twostep_logger?: Logger;
+}
+
+interface Reply {
+  readonly valid: boolean;
+  readonly reply?: { code: number; message: string };
+}
+
+type PasswordCallback = (valid: boolean, reply?: { code: number; message: string }) => void;
+
+const AUTH_METHODS = ['PLAIN', 'LOGIN'];
+
+function formatFields(fields: LogFields): string {
+  return Object.entries(fields)
+    .filter(([, value]) => value !== undefined)
+    .map(([key, value]) => `${key}=${JSON.stringify(value)}`)
+    .join(' ');
+}
+
+function harakaLogger(plugin: HarakaPlugin): Logger {
+  return {
+    info: (fields, message) => plugin.loginfo(`${message} ${formatFields(fields)}`),
+    warn: (fields, message) => plugin.logwarn(`${message} ${formatFields(fields)}`),
+    error: (fields, message) => plugin.logerror(`${message} ${formatFields(fields)}`),
+  };
+}
+
+function loadIni(plugin: HarakaPlugin): void {
+  plugin.twostep_ini = plugin.config.get('twostep.ini', { booleans: ['audit.log_logins'] }, () => {
+    loadIni(plugin);
+    plugin.loginfo('twostep.ini changed: settings reloaded');
+  }) as IniConfig;
+}
+
+/** The Haraka instance folder: HARAKA is set by haraka -c DIR; the working folder otherwise. */
+function instanceConfigDir(): string {
+  const instance = process.env.HARAKA ?? process.cwd();
+  return join(isAbsolute(instance) ? instance : resolve(instance), 'config');
+}
+
+/** Opens the store on first use in each worker process, so the master never holds the SQLite file. */
+function installation(plugin: HarakaPlugin): Promise<Installation> {
+  if (!plugin.twostep_installation) {
+    const opening = openInstallation({ configDir: instanceConfigDir(), ini: plugin.twostep_ini, logger: plugin.twostep_logger });
+    opening.catch((error: Error) => {
+      plugin.logerror(`cannot open the TwoStep installation: ${error.message}`);
+      // Try again on the next login, so a fault that is fixed later recovers without a restart.
+      plugin.twostep_installation = undefined;
+    });
+    plugin.twostep_installation = opening;
+  }
+  return plugin.twostep_installation;
+}
+
+export function register(this: HarakaPlugin): void {
+  this.inherits('auth/auth_base');
+  // Without this, auth_base keeps the submitted password, code included, in connection.notes.auth_passwd.
+  this.blankout_password = true;
+  this.twostep_logger = harakaLogger(this);
+  loadIni(this);
+  parseOptions(this.twostep_ini ?? {});
+}
+
+/** Offers AUTH PLAIN and LOGIN only inside TLS. CRAM-MD5 is never offered: it cannot carry a code. */
+export function hook_capabilities(this: HarakaPlugin, next: () => void, connection: HarakaConnection): void {
+  if (!connection.tls.enabled) {
+    next();
+    return;
+  }
+  connection.capabilities.push(`AUTH ${AUTH_METHODS.join(' ')}`);
+  connection.notes.allowed_auth_methods = [...AUTH_METHODS];
+  next();
+}
+
+function delay(milliseconds: number): Promise<void> {
+  return new Promise((resolveDelay) => setTimeout(resolveDelay, milliseconds));
+}
+
+async function decide(plugin: HarakaPlugin, connection: HarakaConnection, user: string, secret: string): Promise<LoginDecision> {
+  const opened = await installation(plugin);
+  const context = { ...opened.context, options: parseOptions(plugin.twostep_ini ?? opened.ini) };
+  return decideLogin(context, { account: user, secret, protocol: 'smtp', ip: connection.remote.ip });
+}
+
+/**
+ * Called by auth_base for AUTH PLAIN and LOGIN. Every fault, including one thrown while
+ * opening the store, is answered as a temporary failure: Haraka would treat an uncaught
+ * exception as "continue", and that must never let a login through.
+ */
+export function check_plain_passwd(this: HarakaPlugin, connection: HarakaConnection, user: string, secret: string, callback: PasswordCallback): void {
+  decide(this, connection, user, secret)
+    .then(async (decision): Promise<Reply> => {
+      if (decision.outcome === 'accepted') {
+        return { valid: true };
+      }
+      if (decision.outcome === 'temporary-failure') {
+        return { valid: false, reply: { ...SMTP_TEMPORARY } };
+      }
+      if (decision.delayMs > 0) {
+        await delay(decision.delayMs);
+      }
+      return { valid: false, reply: { ...SMTP_REJECT } };
+    })
+    .catch((error: Error): Reply => {
+      this.logerror(`login could not be decided: ${error.message}`);
+      return { valid: false, reply: { ...SMTP_TEMPORARY } };
+    })
+    .then((result) => callback(result.valid, result.reply));
+}
+
+/** auth_base calls this for CRAM-MD5, which is never offered; answer a rejection if a client tries anyway. */
+export function check_cram_md5_passwd(this: HarakaPlugin, _connection: HarakaConnection, _user: string, _secret: string, callback: PasswordCallback): void {
+  callback(false, { ...SMTP_REJECT });
+}
+
+export function shutdown(this: HarakaPlugin): void {
+  const opening = this.twostep_installation;
+  this.twostep_installation = undefined;
+  opening?.then((opened) => opened.close()).catch(() => undefined);
+}

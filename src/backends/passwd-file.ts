@@ -1,0 +1,130 @@
+import { promises as fs } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { TwoStepError } from '../core/errors';
+import { hashPassword, parseStoredPassword, verifyPasswordHash, type PasswordScheme, type StoredPassword } from './password-hash';
+import type { PasswordBackend } from './types';
+
+interface ParsedFile {
+  readonly mtimeMs: number;
+  readonly size: number;
+  readonly entries: ReadonlyMap<string, StoredPassword>;
+}
+
+/**
+ * First factor from a passwd file in Dovecot's format: one `account:{SCHEME}hash` line per
+ * account, optionally followed by more `:`-separated fields, which are kept but ignored.
+ * The file is parsed again whenever its modification time or size changes.
+ */
+export class PasswdFileBackend implements PasswordBackend {
+  private cache: ParsedFile | undefined;
+  private readonly dummyHashes = new Map<PasswordScheme, Promise<StoredPassword>>();
+
+  constructor(readonly path: string) {}
+
+  private async load(): Promise<ParsedFile> {
+    let stat;
+    try {
+      stat = await fs.stat(this.path);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
+        return { mtimeMs: 0, size: 0, entries: new Map() };
+      }
+      throw new TwoStepError('ERR_BACKEND_UNAVAILABLE', `cannot read passwd file ${this.path}: ${(error as Error).message}`, { cause: error });
+    }
+    if (this.cache && this.cache.mtimeMs === stat.mtimeMs && this.cache.size === stat.size) {
+      return this.cache;
+    }
+    let text: string;
+    try {
+      text = await fs.readFile(this.path, 'utf8');
+    } catch (error) {
+      throw new TwoStepError('ERR_BACKEND_UNAVAILABLE', `cannot read passwd file ${this.path}: ${(error as Error).message}`, { cause: error });
+    }
+    const entries = new Map<string, StoredPassword>();
+    for (const line of text.split('\n')) {
+      const trimmed = line.trim();
+      if (trimmed === '' || trimmed.startsWith('#')) {
+        continue;
+      }
+      const separator = trimmed.indexOf(':');
+      if (separator <= 0) {
+        continue;
+      }
+      const account = trimmed.slice(0, separator).toLowerCase();
+      const rest = trimmed.slice(separator + 1);
+      const passwordField = rest.split(':')[0];
+      try {
+        entries.set(account, parseStoredPassword(passwordField));
+      } catch {
+        // A line with an unsupported scheme cannot sign in; the other accounts still work.
+      }
+    }
+    this.cache = { mtimeMs: stat.mtimeMs, size: stat.size, entries };
+    return this.cache;
+  }
+
+  /** A hash of a random password in `scheme`, checked for unknown accounts so they cost as much as known ones. */
+  private dummyHash(scheme: PasswordScheme): Promise<StoredPassword> {
+    let dummy = this.dummyHashes.get(scheme);
+    if (!dummy) {
+      const writable = scheme === 'CRYPT' || scheme === 'ARGON2I' ? 'BLF-CRYPT' : scheme;
+      dummy = hashPassword(randomBytes(12).toString('base64url'), writable).then(parseStoredPassword);
+      this.dummyHashes.set(scheme, dummy);
+    }
+    return dummy;
+  }
+
+  async verify(account: string, password: string): Promise<boolean> {
+    const file = await this.load();
+    const stored = file.entries.get(account);
+    if (!stored) {
+      const typical = file.entries.values().next().value as StoredPassword | undefined;
+      await verifyPasswordHash(await this.dummyHash(typical?.scheme ?? 'BLF-CRYPT'), password);
+      return false;
+    }
+    try {
+      return await verifyPasswordHash(stored, password);
+    } catch {
+      // A malformed hash in the file rejects this account only.
+      return false;
+    }
+  }
+
+  async hasAccount(account: string): Promise<boolean> {
+    return (await this.load()).entries.has(account);
+  }
+
+  /**
+   * Sets an account's password, replacing its line or adding one. The file is written to a
+   * temporary file and renamed, so readers never see half a file.
+   */
+  async setPassword(account: string, password: string, scheme?: PasswordScheme): Promise<void> {
+    const line = `${account}:${await hashPassword(password, scheme)}`;
+    let text = '';
+    try {
+      text = await fs.readFile(this.path, 'utf8');
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') {
+        throw error;
+      }
+    }
+    const lines = text.split('\n').filter((existing) => existing !== '');
+    const index = lines.findIndex((existing) => existing.slice(0, existing.indexOf(':')).toLowerCase() === account);
+    if (index >= 0) {
+      const extra = lines[index].split(':').slice(2);
+      lines[index] = extra.length > 0 ? `${line}:${extra.join(':')}` : line;
+    } else {
+      lines.push(line);
+    }
+    await fs.mkdir(dirname(this.path), { recursive: true, mode: 0o700 });
+    const temporary = join(dirname(this.path), `.passwd.${process.pid}.${randomBytes(4).toString('hex')}`);
+    await fs.writeFile(temporary, `${lines.join('\n')}\n`, { mode: 0o600 });
+    await fs.rename(temporary, this.path);
+    this.cache = undefined;
+  }
+
+  async close(): Promise<void> {
+    this.cache = undefined;
+  }
+}

@@ -1,0 +1,74 @@
+import { isIPv4, isIPv6 } from 'node:net';
+import type { TwoStepContext } from './context';
+import { keys, type AccountRecord, type Protocol } from './model';
+
+/** A login grant: lets one client reuse one password+code string for a bounded time. */
+export interface GrantRecord {
+  readonly account: string;
+  /** The device whose code created the grant; the grant ends when that device is revoked. */
+  readonly deviceId: string;
+  readonly createdAt: number;
+  readonly expiresAt: number;
+}
+
+/** Reduces a client address to the network a grant is bound to. */
+export function addressBucket(ip: string, ipv4Prefix: number, ipv6Prefix: number): string {
+  if (isIPv4(ip)) {
+    const value = ip.split('.').reduce((sum, octet) => sum * 256 + Number(octet), 0);
+    const masked = ipv4Prefix === 0 ? 0 : Math.floor(value / 2 ** (32 - ipv4Prefix)) * 2 ** (32 - ipv4Prefix);
+    return `${[24, 16, 8, 0].map((shift) => Math.floor(masked / 2 ** shift) % 256).join('.')}/${ipv4Prefix}`;
+  }
+  if (isIPv6(ip)) {
+    const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(ip);
+    if (mapped) {
+      return addressBucket(mapped[1], ipv4Prefix, ipv6Prefix);
+    }
+    const hextets = expandIpv6(ip);
+    const keep = Math.ceil(ipv6Prefix / 16);
+    return `${hextets.slice(0, keep).join(':')}/${ipv6Prefix}`;
+  }
+  return ip;
+}
+
+function expandIpv6(ip: string): string[] {
+  const [head, tail = ''] = ip.split('::');
+  const headParts = head === '' ? [] : head.split(':');
+  const tailParts = tail === '' ? [] : tail.split(':');
+  const missing = ip.includes('::') ? 8 - headParts.length - tailParts.length : 0;
+  return [...headParts, ...Array<string>(missing).fill('0'), ...tailParts].map((part) => part.toLowerCase().padStart(4, '0'));
+}
+
+/** The store key of the grant for one exact credential from one client network and protocol. */
+export function grantKey(context: TwoStepContext, account: string, secret: string, ip: string, protocol: Protocol): string {
+  const bucket = addressBucket(ip, context.options.grantIpv4Prefix, context.options.grantIpv6Prefix);
+  return keys.grant(context.secrets.hash('grant', `${account}\0${protocol}\0${bucket}\0${secret}`));
+}
+
+export async function createGrant(context: TwoStepContext, key: string, account: string, deviceId: string): Promise<void> {
+  const { options, now } = context;
+  if (options.grantIdleTimeoutMs === 0 || options.grantMaxAgeMs === 0) {
+    return;
+  }
+  const createdAt = now();
+  const grant: GrantRecord = { account, deviceId, createdAt, expiresAt: createdAt + options.grantMaxAgeMs };
+  await context.store.set(key, grant, Math.min(options.grantIdleTimeoutMs, options.grantMaxAgeMs));
+}
+
+/**
+ * Uses a grant if it is live and its device still exists, and extends its idle timeout up
+ * to the hard maximum age. Returns the device id of a usable grant.
+ */
+export async function useGrant(context: TwoStepContext, key: string, record: AccountRecord): Promise<string | undefined> {
+  const grant = await context.store.get<GrantRecord>(key);
+  if (!grant || grant.account !== record.account) {
+    return undefined;
+  }
+  const now = context.now();
+  const remaining = grant.expiresAt - now;
+  if (remaining <= 0 || !record.devices.some((device) => device.id === grant.deviceId)) {
+    await context.store.delete(key);
+    return undefined;
+  }
+  await context.store.set(key, grant, Math.min(context.options.grantIdleTimeoutMs, remaining));
+  return grant.deviceId;
+}

@@ -1,0 +1,268 @@
+import { accountForLog, normalizeAccount } from './account';
+import { normalizeAppPassword } from './app-passwords';
+import type { TwoStepContext } from './context';
+import { splitPasswordAndCode } from './credentials';
+import { TwoStepError, isTwoStepError } from './errors';
+import { createGrant, grantKey, useGrant } from './grants';
+import { keys, type AccountRecord, type AppPasswordRecord, type Protocol } from './model';
+import { loadAccountState } from './state';
+import { constantTimeEqual } from './secrets';
+import { isSecondFactorLocked, recordFailure, recordSecondFactorSuccess, type FailureKind } from './throttle';
+import { checkCode, DEFAULT_TOTP_SETTINGS } from './totp';
+import type { PolicyValue } from './model';
+
+/** Longest secret accepted from a client; anything longer is rejected before any check. */
+export const MAX_SECRET_LENGTH = 1024;
+/** How long a parallel login with the same password+code waits for the winner's grant. */
+const GRANT_WAIT_MS = 2000;
+const GRANT_POLL_MS = 50;
+
+export interface LoginRequest {
+  readonly account: string;
+  /** What the client sent as its password: a password, password+code or an app password. */
+  readonly secret: string;
+  readonly protocol: Protocol;
+  readonly ip: string;
+}
+
+export type LoginMethod = 'password' | 'app-password' | 'password+code' | 'grant';
+
+export type RejectReason =
+  | 'malformed'
+  | 'wrong-password'
+  | 'missing-code'
+  | 'wrong-code'
+  | 'replay'
+  | 'locked'
+  | 'not-enrolled'
+  | 'app-password-scope'
+  | 'app-password-expired';
+
+/** The outcome of one protocol login. `reason` is for logs only: every rejection gets the same reply. */
+export type LoginDecision =
+  | { readonly outcome: 'accepted'; readonly account: string; readonly method: LoginMethod; readonly password?: string }
+  | { readonly outcome: 'rejected'; readonly reason: RejectReason; readonly delayMs: number; readonly account?: string }
+  | { readonly outcome: 'temporary-failure'; readonly reason: string };
+
+// Tab is allowed inside a password; every other control character, NUL included, is not.
+const INVALID_SECRET_CHARACTER = /[\u0000-\u0008\u000a-\u001f\u007f]/;
+
+/**
+ * Decides one SMTP, IMAP, POP3 or web login. Every front door calls this, so the same rules
+ * hold everywhere. Never throws: a store or backend fault becomes `temporary-failure`.
+ * An accepted decision carries `password`, the first factor without the code, for front
+ * doors that pass the login on to a backend that checks the password itself.
+ */
+export async function decideLogin(context: TwoStepContext, request: LoginRequest): Promise<LoginDecision> {
+  try {
+    const decision = await decide(context, request);
+    logDecision(context, request, decision);
+    return decision;
+  } catch (error) {
+    const reason = isTwoStepError(error) ? error.code : 'ERR_INTERNAL';
+    context.logger.error(
+      { event: 'login', account: accountForLog(String(request.account)), protocol: request.protocol, ip: request.ip, result: 'temporary-failure', reason, cause: (error as Error).message },
+      'login could not be decided',
+    );
+    return { outcome: 'temporary-failure', reason };
+  }
+}
+
+function logDecision(context: TwoStepContext, request: LoginRequest, decision: LoginDecision): void {
+  const fields = { event: 'login', account: accountForLog(String(request.account)), protocol: request.protocol, ip: request.ip };
+  if (decision.outcome === 'accepted') {
+    context.logger.info({ ...fields, result: 'accepted', method: decision.method }, 'login accepted');
+  } else if (decision.outcome === 'rejected') {
+    context.logger.warn({ ...fields, result: 'rejected', reason: decision.reason, delay_ms: decision.delayMs }, 'login rejected');
+  }
+}
+
+async function decide(context: TwoStepContext, request: LoginRequest): Promise<LoginDecision> {
+  const { secret, protocol, ip } = request;
+  if (typeof secret !== 'string' || secret.length === 0 || secret.length > MAX_SECRET_LENGTH || INVALID_SECRET_CHARACTER.test(secret)) {
+    return { outcome: 'rejected', reason: 'malformed', delayMs: 0 };
+  }
+  let account: string;
+  try {
+    account = normalizeAccount(request.account);
+  } catch (error) {
+    if (isTwoStepError(error, 'ERR_INVALID_ACCOUNT')) {
+      return { outcome: 'rejected', reason: 'malformed', delayMs: 0 };
+    }
+    throw error;
+  }
+
+  const state = await loadAccountState(context, account);
+  const { record, policy } = state;
+
+  if (protocol !== 'web') {
+    const appPasswordDecision = await tryAppPassword(context, record, secret, protocol, ip);
+    if (appPasswordDecision) {
+      return appPasswordDecision;
+    }
+  }
+
+  const enrolled = record.devices.length > 0;
+  if (policy.policy === 'disabled' || (!enrolled && policy.policy === 'optional')) {
+    return decidePasswordOnly(context, account, request);
+  }
+  return decideSecondFactor(context, record, policy.policy, request);
+}
+
+async function tryAppPassword(
+  context: TwoStepContext,
+  record: AccountRecord,
+  secret: string,
+  protocol: Exclude<Protocol, 'web'>,
+  ip: string,
+): Promise<LoginDecision | undefined> {
+  const normalized = normalizeAppPassword(secret);
+  if (normalized === undefined || record.appPasswords.length === 0) {
+    return undefined;
+  }
+  const hash = context.secrets.hash('app-password', normalized);
+  const match = record.appPasswords.find((candidate: AppPasswordRecord) => constantTimeEqual(candidate.hash, hash));
+  if (!match) {
+    return undefined;
+  }
+  const now = context.now();
+  if (match.expiresAt !== undefined && match.expiresAt <= now) {
+    return { outcome: 'rejected', reason: 'app-password-expired', delayMs: 0, account: record.account };
+  }
+  if (!match.scopes.includes(protocol)) {
+    return { outcome: 'rejected', reason: 'app-password-scope', delayMs: 0, account: record.account };
+  }
+  await context.store.set(keys.lastUse(record.account, match.id), { at: now, ip, protocol });
+  await auditLogin(context, record.account, ip, protocol, 'app-password');
+  return { outcome: 'accepted', account: record.account, method: 'app-password' };
+}
+
+/** Checks the first factor with the configured timeout; a fault or timeout throws ERR_BACKEND_UNAVAILABLE. */
+export async function verifyPassword(context: TwoStepContext, account: string, password: string): Promise<boolean> {
+  const timeoutMs = context.options.backendTimeoutMs;
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new TwoStepError('ERR_BACKEND_UNAVAILABLE', `password backend timed out after ${timeoutMs} ms`)),
+      timeoutMs,
+    );
+  });
+  try {
+    return await Promise.race([context.backend.verify(account, password), timeout]);
+  } catch (error) {
+    if (isTwoStepError(error)) {
+      throw error;
+    }
+    throw new TwoStepError('ERR_BACKEND_UNAVAILABLE', `password backend failed: ${(error as Error).message}`, { cause: error });
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** A check of a random password, so that paths that skip the real check take as long. */
+async function dummyPasswordCheck(context: TwoStepContext, account: string): Promise<void> {
+  await verifyPassword(context, account, '\u0000twostep-dummy-check');
+}
+
+async function reject(
+  context: TwoStepContext,
+  kind: FailureKind,
+  reason: RejectReason,
+  account: string,
+  ip: string,
+  secret: string,
+  protocol: Protocol,
+): Promise<LoginDecision> {
+  const { delayMs, lockedNow } = await recordFailure(context, kind, account, ip, secret);
+  if (lockedNow) {
+    context.logger.warn({ event: 'second-factor-locked', account, ip }, 'second factor locked after repeated failed verification codes');
+    await context.store.appendAudit({ at: context.now(), actor: 'system', action: 'second-factor-locked', account, ip, protocol });
+  }
+  return { outcome: 'rejected', reason, delayMs, account };
+}
+
+async function decidePasswordOnly(context: TwoStepContext, account: string, request: LoginRequest): Promise<LoginDecision> {
+  const { secret, ip, protocol } = request;
+  if (await verifyPassword(context, account, secret)) {
+    return { outcome: 'accepted', account, method: 'password', password: secret };
+  }
+  return reject(context, 'password', 'wrong-password', account, ip, secret, protocol);
+}
+
+async function decideSecondFactor(
+  context: TwoStepContext,
+  record: AccountRecord,
+  policy: PolicyValue,
+  request: LoginRequest,
+): Promise<LoginDecision> {
+  const { secret, protocol, ip } = request;
+  const account = record.account;
+  const enrolled = record.devices.length > 0;
+  const key = grantKey(context, account, secret, ip, protocol);
+
+  if (enrolled && (await useGrant(context, key, record))) {
+    return { outcome: 'accepted', account, method: 'grant', password: splitPasswordAndCode(secret, digitsOf(record))?.password };
+  }
+
+  if (enrolled && (await isSecondFactorLocked(context, account))) {
+    await dummyPasswordCheck(context, account);
+    return reject(context, 'second-factor', 'locked', account, ip, secret, protocol);
+  }
+
+  const parts = splitPasswordAndCode(secret, digitsOf(record));
+  if (!parts) {
+    await dummyPasswordCheck(context, account);
+    return reject(context, 'password', 'missing-code', account, ip, secret, protocol);
+  }
+  if (!(await verifyPassword(context, account, parts.password))) {
+    return reject(context, 'password', 'wrong-password', account, ip, secret, protocol);
+  }
+  if (!enrolled) {
+    // Policy is mandatory and no device is enrolled: the same reply as any rejection.
+    return reject(context, 'password', 'not-enrolled', account, ip, secret, protocol);
+  }
+
+  const epochSeconds = Math.floor(context.now() / 1000);
+  for (const device of record.devices) {
+    const secretKey = context.secrets.decrypt(device.encryptedKey);
+    const check = await checkCode(secretKey, parts.code, epochSeconds, device.settings, context.options.window);
+    if (!check.valid) {
+      continue;
+    }
+    if (!(await context.store.claimStep(keys.stepClaim(account, device.id), check.timeStep))) {
+      // Another connection with the same credential may have won the claim a moment ago.
+      if (await waitForGrant(context, key, record)) {
+        return { outcome: 'accepted', account, method: 'grant', password: parts.password };
+      }
+      return reject(context, 'second-factor', 'replay', account, ip, secret, protocol);
+    }
+    await createGrant(context, key, account, device.id);
+    await recordSecondFactorSuccess(context, account, ip);
+    await context.store.set(keys.lastUse(account, device.id), { at: context.now(), ip, protocol });
+    await auditLogin(context, account, ip, protocol, 'password+code');
+    return { outcome: 'accepted', account, method: 'password+code', password: parts.password };
+  }
+  return reject(context, 'second-factor', 'wrong-code', account, ip, secret, protocol);
+}
+
+async function waitForGrant(context: TwoStepContext, key: string, record: AccountRecord): Promise<boolean> {
+  const deadline = Date.now() + GRANT_WAIT_MS;
+  while (Date.now() < deadline) {
+    if (await useGrant(context, key, record)) {
+      return true;
+    }
+    await new Promise((resolve) => setTimeout(resolve, GRANT_POLL_MS));
+  }
+  return false;
+}
+
+/** All devices of an account must share one code length for the split; the first device sets it. */
+function digitsOf(record: AccountRecord): number {
+  return record.devices[0]?.settings.digits ?? DEFAULT_TOTP_SETTINGS.digits;
+}
+
+async function auditLogin(context: TwoStepContext, account: string, ip: string, protocol: Protocol, method: LoginMethod): Promise<void> {
+  if (context.options.auditLogins) {
+    await context.store.appendAudit({ at: context.now(), actor: account, action: 'login', account, ip, protocol, detail: method });
+  }
+}

@@ -1,0 +1,195 @@
+import { createGuardrails, generate, generateSecret, ScureBase32Plugin, NobleCryptoPlugin } from 'otplib';
+import { TwoStepError } from './errors';
+
+export type TotpAlgorithm = 'sha1' | 'sha256' | 'sha512';
+
+/** The TOTP parameters of one device (RFC 6238). */
+export interface TotpSettings {
+  readonly algorithm: TotpAlgorithm;
+  readonly digits: 6 | 8;
+  /** Length of a time step in seconds. */
+  readonly period: number;
+}
+
+export const DEFAULT_TOTP_SETTINGS: TotpSettings = { algorithm: 'sha1', digits: 6, period: 30 };
+
+/** Bytes in a secret key that TwoStep generates: 160 bits, the HMAC-SHA-1 block recommended by RFC 4226 §4. */
+export const GENERATED_SECRET_BYTES = 20;
+
+/** 16 base32 characters (80 bits) is the shortest secret key in common use by existing authenticators. */
+const MIN_SECRET_CHARACTERS = 16;
+const MAX_SECRET_CHARACTERS = 128;
+
+export const SECRET_KEY_RULE =
+  'a secret key is base32 (letters A-Z and digits 2-7) of at least 16 characters and a length that base32 can produce; spaces, hyphens, case and = padding are ignored';
+
+const base32 = new ScureBase32Plugin();
+const crypto = new NobleCryptoPlugin();
+// otplib rejects secrets under 16 bytes by default; 10-byte keys (16 base32 characters) are
+// the common provisioned format, so the minimum is relaxed on purpose to 10 bytes.
+const guardrails = createGuardrails({ MIN_SECRET_BYTES: 10 });
+
+const BASE32_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
+
+/**
+ * Normalises a secret key as people type or paste it: drops spaces, hyphens and `=`
+ * padding and upper-cases it. Returns the unpadded base32 form.
+ * @throws TwoStepError ERR_INVALID_SECRET_KEY with the rule when the key is not acceptable.
+ */
+export function normalizeSecretKey(input: string): string {
+  if (typeof input !== 'string') {
+    throw new TwoStepError('ERR_INVALID_SECRET_KEY', `invalid secret key: ${SECRET_KEY_RULE}`);
+  }
+  const key = input.replace(/[\s-]/g, '').replace(/=+$/, '').toUpperCase();
+
+  if (!/^[A-Z2-7]*$/.test(key)) {
+    throw new TwoStepError('ERR_INVALID_SECRET_KEY', `invalid secret key: it contains characters outside base32; ${SECRET_KEY_RULE}`);
+  }
+  if (key.length < MIN_SECRET_CHARACTERS || key.length > MAX_SECRET_CHARACTERS) {
+    throw new TwoStepError('ERR_INVALID_SECRET_KEY', `invalid secret key: it has ${key.length} characters; ${SECRET_KEY_RULE}, at most ${MAX_SECRET_CHARACTERS}`);
+  }
+  // Base32 maps 5 bytes to 8 characters, so 1, 3 or 6 characters past a multiple of 8 cannot occur.
+  if ([1, 3, 6].includes(key.length % 8)) {
+    throw new TwoStepError('ERR_INVALID_SECRET_KEY', `invalid secret key: ${key.length} characters is not a length that base32 can produce; ${SECRET_KEY_RULE}`);
+  }
+  return key;
+}
+
+/**
+ * Decodes a normalised secret key to bytes. Bits left over after the last whole byte are
+ * ignored, as authenticator apps do, so keys whose last character carries extra bits still work.
+ */
+export function decodeSecretKey(key: string): Uint8Array {
+  const leftoverBits = (key.length * 5) % 8;
+  let cleaned = key;
+  if (leftoverBits > 0) {
+    const lastValue = BASE32_ALPHABET.indexOf(key[key.length - 1]) & ~((1 << leftoverBits) - 1);
+    cleaned = key.slice(0, -1) + BASE32_ALPHABET[lastValue];
+  }
+  return base32.decode(cleaned);
+}
+
+/** Generates a new 160-bit secret key in unpadded base32. */
+export function generateSecretKey(): string {
+  return generateSecret({ length: GENERATED_SECRET_BYTES });
+}
+
+/** Groups a secret key in blocks of four for display and typing. */
+export function formatSecretKey(key: string): string {
+  return key.replace(/(.{4})(?=.)/g, '$1 ');
+}
+
+/** Returns the time step that contains `epochSeconds`. */
+export function timeStepAt(epochSeconds: number, period: number): number {
+  return Math.floor(epochSeconds / period);
+}
+
+/** Computes the verification code of one time step. */
+export async function generateCodeForStep(key: string, step: number, settings: TotpSettings): Promise<string> {
+  return generate({
+    secret: decodeSecretKey(key),
+    epoch: step * settings.period,
+    period: settings.period,
+    digits: settings.digits,
+    algorithm: settings.algorithm,
+    crypto,
+    base32,
+    guardrails,
+  });
+}
+
+/** Computes the verification code valid at `epochSeconds`. */
+export async function generateCode(key: string, epochSeconds: number, settings: TotpSettings = DEFAULT_TOTP_SETTINGS): Promise<string> {
+  return generateCodeForStep(key, timeStepAt(epochSeconds, settings.period), settings);
+}
+
+export type CodeCheck = { readonly valid: true; readonly timeStep: number } | { readonly valid: false };
+
+/**
+ * Checks a code against the steps `current - window … current + window`. Codes are compared
+ * as strings of exactly `digits` digits, so leading zeros count and `81804` never matches `081804`.
+ * The caller must still claim the returned time step to stop replays (RFC 6238 §5.2).
+ */
+export async function checkCode(
+  key: string,
+  code: string,
+  epochSeconds: number,
+  settings: TotpSettings,
+  window: number,
+): Promise<CodeCheck> {
+  if (code.length !== settings.digits || !/^[0-9]+$/.test(code)) {
+    return { valid: false };
+  }
+  const current = timeStepAt(epochSeconds, settings.period);
+  for (let offset = -window; offset <= window; offset++) {
+    const expected = await generateCodeForStep(key, current + offset, settings);
+    if (constantTimeEqualStrings(expected, code)) {
+      return { valid: true, timeStep: current + offset };
+    }
+  }
+  return { valid: false };
+}
+
+function constantTimeEqualStrings(a: string, b: string): boolean {
+  if (a.length !== b.length) {
+    return false;
+  }
+  let difference = 0;
+  for (let i = 0; i < a.length; i++) {
+    difference |= a.charCodeAt(i) ^ b.charCodeAt(i);
+  }
+  return difference === 0;
+}
+
+/**
+ * Builds the otpauth URI of a device for authenticator apps. Issuer and account are
+ * percent-encoded as UTF-8 (RFC 3986, `%20` for a space, never `+`), so a `:` in either can
+ * never be read as the label separator. The secret is unpadded base32.
+ */
+export function buildOtpauthUri(issuer: string, account: string, key: string, settings: TotpSettings = DEFAULT_TOTP_SETTINGS): string {
+  const label = `${encodeURIComponent(issuer)}:${encodeURIComponent(account)}`;
+  const parameters = [
+    `secret=${key}`,
+    `issuer=${encodeURIComponent(issuer)}`,
+    `algorithm=${settings.algorithm.toUpperCase()}`,
+    `digits=${settings.digits}`,
+    `period=${settings.period}`,
+  ];
+  return `otpauth://totp/${label}?${parameters.join('&')}`;
+}
+
+export interface ParsedOtpauthUri {
+  readonly issuer: string;
+  readonly account: string;
+  readonly secret: string;
+  readonly algorithm: string;
+  readonly digits: number;
+  readonly period: number;
+}
+
+/** Parses an otpauth TOTP URI as an authenticator app does. */
+export function parseOtpauthUri(uri: string): ParsedOtpauthUri {
+  const match = /^otpauth:\/\/totp\/([^?]*)\?(.*)$/.exec(uri);
+  if (!match) {
+    throw new TwoStepError('ERR_INVALID_INPUT', 'invalid otpauth URI: expected otpauth://totp/LABEL?PARAMETERS');
+  }
+  const labelParts = match[1].split(':');
+  if (labelParts.length > 2) {
+    throw new TwoStepError('ERR_INVALID_INPUT', 'invalid otpauth URI: the label has more than one separator colon');
+  }
+  const parameters = new Map<string, string>();
+  for (const pair of match[2].split('&')) {
+    const [name, value = ''] = pair.split('=');
+    parameters.set(name, decodeURIComponent(value));
+  }
+  const account = decodeURIComponent(labelParts[labelParts.length - 1]);
+  const issuer = parameters.get('issuer') ?? (labelParts.length === 2 ? decodeURIComponent(labelParts[0]) : '');
+  return {
+    issuer,
+    account,
+    secret: parameters.get('secret') ?? '',
+    algorithm: parameters.get('algorithm') ?? 'SHA1',
+    digits: Number(parameters.get('digits') ?? 6),
+    period: Number(parameters.get('period') ?? 30),
+  };
+}

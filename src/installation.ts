@@ -1,0 +1,122 @@
+import { mkdirSync } from 'node:fs';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
+import { PasswdFileBackend } from './backends/passwd-file';
+import type { PasswordBackend } from './backends/types';
+import { silentLogger, type Logger, type TwoStepContext } from './core/context';
+import { TwoStepError } from './core/errors';
+import { parseOptions, type IniConfig, type TwoStepOptions } from './core/options';
+import { loadSecretBox } from './store/encryption-key';
+import { openStore } from './store';
+import type { Store } from './store/types';
+
+/** The package root, where the default config/ folder lives (dist/src/ is two levels down). */
+export const PACKAGE_ROOT = resolve(__dirname, '..', '..');
+
+/** The folder `npm start` and the CLI use when no --config is given. */
+export function defaultHome(env: NodeJS.ProcessEnv = process.env): string {
+  return resolve(env.TWOSTEP_HOME ?? '.twostep');
+}
+
+export function defaultConfigDir(env: NodeJS.ProcessEnv = process.env): string {
+  return join(defaultHome(env), 'config');
+}
+
+interface HarakaConfigModule {
+  module_config(defaultsRoot: string, overridesRoot?: string): {
+    get(name: string, options?: object, callback?: () => void): unknown;
+  };
+}
+
+/**
+ * Reads twostep.ini the way Haraka does: the package's config/ holds the defaults and the
+ * instance's config/ overrides them key by key.
+ */
+export function readIni(configDir: string, onChange?: () => void): IniConfig {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const harakaConfig = require('haraka-config') as HarakaConfigModule;
+  const config = harakaConfig.module_config(PACKAGE_ROOT, dirname(resolve(configDir)));
+  return config.get('twostep.ini', { booleans: ['audit.log_logins', 'nginx.require_key'] }, onChange) as IniConfig;
+}
+
+/** Where this installation keeps its data: `[main] data_dir`, relative to the instance folder. */
+export function resolveDataDir(configDir: string, ini: IniConfig, env: NodeJS.ProcessEnv = process.env): string {
+  if (env.TWOSTEP_DATA_DIR) {
+    return resolve(env.TWOSTEP_DATA_DIR);
+  }
+  const configured = String(ini.main?.data_dir ?? 'twostep-data');
+  return isAbsolute(configured) ? configured : resolve(dirname(resolve(configDir)), configured);
+}
+
+export interface Installation {
+  readonly configDir: string;
+  readonly dataDir: string;
+  readonly ini: IniConfig;
+  readonly options: TwoStepOptions;
+  readonly context: TwoStepContext;
+  readonly backend: PasswordBackend;
+  /** The passwd file, when the first factor is the passwd-file backend. */
+  readonly passwdFile?: PasswdFileBackend;
+  close(): Promise<void>;
+}
+
+export interface OpenOptions {
+  readonly configDir?: string;
+  /** An already-read twostep.ini (the Haraka plugin passes the one Haraka read). */
+  readonly ini?: IniConfig;
+  readonly logger?: Logger;
+  readonly now?: () => number;
+  readonly store?: Store;
+  readonly backend?: PasswordBackend;
+  readonly env?: NodeJS.ProcessEnv;
+}
+
+/**
+ * Opens an installation: config, data folder, store, encryption key and password backend.
+ * @throws TwoStepError ERR_INVALID_CONFIG or ERR_ENCRYPTION_KEY with what to fix; ERR_STORE_UNAVAILABLE when the store cannot be opened.
+ */
+export async function openInstallation(open: OpenOptions = {}): Promise<Installation> {
+  const env = open.env ?? process.env;
+  const configDir = resolve(open.configDir ?? defaultConfigDir(env));
+  const ini = open.ini ?? readIni(configDir);
+  const options = parseOptions(ini);
+  const dataDir = resolveDataDir(configDir, ini, env);
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  const now = open.now ?? Date.now;
+
+  const store = open.store ?? openStore(typeof ini.store?.url === 'string' ? ini.store.url : undefined, dataDir, now);
+  let passwdFile: PasswdFileBackend | undefined;
+  let backend = open.backend;
+  if (!backend) {
+    const type = String(ini.backend?.type ?? 'passwd-file');
+    if (type !== 'passwd-file') {
+      await store.close();
+      throw new TwoStepError('ERR_INVALID_CONFIG', `invalid twostep.ini [backend] type = ${type}: expected passwd-file`);
+    }
+    const file = String(ini.backend?.passwd_file ?? 'passwd');
+    passwdFile = new PasswdFileBackend(isAbsolute(file) ? file : join(dataDir, file));
+    backend = passwdFile;
+  }
+
+  let secrets;
+  try {
+    secrets = await loadSecretBox(dataDir, store, env);
+  } catch (error) {
+    await store.close();
+    throw error;
+  }
+  const context: TwoStepContext = { store, backend, secrets, options, now, logger: open.logger ?? silentLogger };
+  const usedBackend = backend;
+  return {
+    configDir,
+    dataDir,
+    ini,
+    options,
+    context,
+    backend: usedBackend,
+    passwdFile,
+    async close() {
+      await store.close();
+      await usedBackend.close();
+    },
+  };
+}

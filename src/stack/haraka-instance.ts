@@ -1,0 +1,84 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, promises as fs } from 'node:fs';
+import { join } from 'node:path';
+import { generate } from 'selfsigned';
+import { PACKAGE_ROOT } from '../installation';
+
+export interface HarakaInstanceOptions {
+  /** The Haraka instance folder; its config/ is created or updated. */
+  readonly home: string;
+  readonly smtpPort: number;
+  readonly httpPort: number;
+  /** Extra twostep.ini lines, appended after the generated ones (tests use this). */
+  readonly extraIni?: string;
+  /** Haraka cluster workers; 0 runs Haraka in one process. */
+  readonly workers?: number;
+  readonly logLevel?: string;
+}
+
+async function writeIfMissing(path: string, content: string, mode = 0o644): Promise<void> {
+  if (!existsSync(path)) {
+    await fs.writeFile(path, content, { mode });
+  }
+}
+
+/**
+ * Lays out a Haraka instance that runs the twostep plugin as a submission server on
+ * 127.0.0.1: plugins, smtp.ini, a self-signed certificate made on first start, and a
+ * node_modules link so Haraka finds this package as `haraka-plugin-twostep`.
+ */
+export async function prepareHarakaInstance(options: HarakaInstanceOptions): Promise<void> {
+  const config = join(options.home, 'config');
+  await fs.mkdir(config, { recursive: true, mode: 0o700 });
+
+  // tls first: auth_base offers AUTH only after STARTTLS.
+  await fs.writeFile(join(config, 'plugins'), 'tls\ntwostep\n');
+  await fs.writeFile(
+    join(config, 'smtp.ini'),
+    [`listen=127.0.0.1:${options.smtpPort}`, `nodes=${options.workers ?? 0}`, 'daemonize=false', 'graceful_shutdown=false', ''].join('\n'),
+  );
+  await fs.writeFile(join(config, 'log.ini'), `[main]\nlevel=${options.logLevel ?? 'info'}\ntimestamps=true\n`);
+  await writeIfMissing(join(config, 'me'), 'localhost\n');
+  await writeIfMissing(join(config, 'host_list'), 'localhost\n');
+
+  const keyPath = join(config, 'tls_key.pem');
+  const certPath = join(config, 'tls_cert.pem');
+  if (!existsSync(keyPath) || !existsSync(certPath)) {
+    const pems = await generate([{ name: 'commonName', value: 'localhost' }], { keySize: 2048 });
+    await fs.writeFile(keyPath, pems.private, { mode: 0o600 });
+    await fs.writeFile(certPath, pems.cert);
+  }
+
+  const iniPath = join(config, 'twostep.ini');
+  const generated = [
+    '; Written by the TwoStep stack on each start; edit the settings below the marker line.',
+    '[main]',
+    `panel_url = http://127.0.0.1:${options.httpPort}/`,
+    '[http]',
+    'host = 127.0.0.1',
+    `port = ${options.httpPort}`,
+  ];
+  let kept = '';
+  if (existsSync(iniPath)) {
+    const current = await fs.readFile(iniPath, 'utf8');
+    const marker = current.indexOf('; --- your settings ---');
+    kept = marker >= 0 ? current.slice(marker) : '';
+  }
+  if (kept === '') {
+    kept = '; --- your settings ---\n';
+  }
+  await fs.writeFile(iniPath, `${generated.join('\n')}\n${kept}${options.extraIni ? `\n${options.extraIni}\n` : ''}`);
+
+  const modules = join(options.home, 'node_modules');
+  await fs.mkdir(modules, { recursive: true });
+  const link = join(modules, 'haraka-plugin-twostep');
+  if (!existsSync(link)) {
+    await fs.symlink(PACKAGE_ROOT, link, 'dir');
+  }
+}
+
+/** Starts Haraka on a prepared instance folder. */
+export function spawnHaraka(home: string, env: NodeJS.ProcessEnv = process.env): ChildProcess {
+  const harakaBin = require.resolve('Haraka/bin/haraka');
+  return spawn(process.execPath, [harakaBin, '-c', home], { env: { ...env, HARAKA: home }, stdio: ['ignore', 'pipe', 'pipe'] });
+}

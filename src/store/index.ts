@@ -1,0 +1,32 @@
+import { isAbsolute, join, resolve } from 'node:path';
+import { TwoStepError } from '../core/errors';
+import { SqliteStore } from './sqlite';
+import type { Store } from './types';
+
+export const DEFAULT_STORE_FILE = 'store.sqlite';
+
+/**
+ * Opens the store named by `[store] url`: empty for `DATA_DIR/store.sqlite`,
+ * `sqlite:///absolute/path` or `sqlite://relative/path` (relative to the data folder), or `redis://…`.
+ * @throws TwoStepError ERR_INVALID_CONFIG for an unknown scheme.
+ */
+export function openStore(url: string | undefined, dataDir: string, now: () => number = Date.now): Store {
+  const value = (url ?? '').trim();
+  if (value === '') {
+    return new SqliteStore(join(dataDir, DEFAULT_STORE_FILE), now);
+  }
+  if (value.startsWith('sqlite://')) {
+    const path = value.slice('sqlite://'.length);
+    if (path === '') {
+      return new SqliteStore(join(dataDir, DEFAULT_STORE_FILE), now);
+    }
+    return new SqliteStore(isAbsolute(path) ? path : resolve(dataDir, path), now);
+  }
+  if (value.startsWith('redis://') || value.startsWith('rediss://')) {
+    // Loaded on demand so SQLite-only installations never open a Redis client.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { RedisStore } = require('./redis') as typeof import('./redis');
+    return new RedisStore(value, now);
+  }
+  throw new TwoStepError('ERR_INVALID_CONFIG', `invalid [store] url "${value.slice(0, 60)}": expected empty, sqlite://PATH or redis://HOST:PORT`);
+}

@@ -1,0 +1,254 @@
+import { chmodSync, mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import Keyv from 'keyv';
+import KeyvSqlite from '@keyv/sqlite';
+import { storeUnavailable } from '../core/errors';
+import type { AuditEvent, AuditQuery, Store } from './types';
+
+const NAMESPACE = 'twostep';
+const TABLE = 'keyv';
+const MAX_UPDATE_ATTEMPTS = 50;
+
+interface Envelope<T> {
+  value: T;
+  expires?: number;
+}
+
+type Row = Record<string, unknown>;
+
+/**
+ * The embedded store: keyv with @keyv/sqlite in one file. keyv has no atomic operations, so
+ * the step claims, counters and compare-and-swap updates use SQL on the same file
+ * (`INSERT … ON CONFLICT … RETURNING`), which SQLite serialises across processes.
+ */
+export class SqliteStore implements Store {
+  readonly kind = 'sqlite' as const;
+  private readonly keyv: Keyv;
+  private readonly adapter: KeyvSqlite;
+  private ready: Promise<void>;
+
+  constructor(readonly path: string, private readonly now: () => number = Date.now) {
+    if (path !== ':memory:') {
+      mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+    }
+    // A writer waits up to 5 s for another process's transaction before it reports a fault.
+    this.adapter = new KeyvSqlite({ uri: `sqlite://${path}`, table: TABLE, busyTimeout: 5000 });
+    this.keyv = new Keyv({
+      store: this.adapter,
+      namespace: NAMESPACE,
+      throwOnErrors: true,
+      serialize: JSON.stringify,
+      deserialize: JSON.parse,
+    });
+    this.keyv.on('error', () => {
+      // Errors reach the caller through the rejected promise because throwOnErrors is set.
+    });
+    this.ready = this.createTables();
+    this.ready.catch(() => undefined);
+  }
+
+  private async createTables(): Promise<void> {
+    await this.adapter.query('PRAGMA journal_mode = WAL');
+    if (this.path !== ':memory:') {
+      // The file holds encrypted secret keys and keyed hashes: readable by the owner only.
+      chmodSync(this.path, 0o600);
+    }
+    await this.adapter.query('CREATE TABLE IF NOT EXISTS twostep_steps (key TEXT PRIMARY KEY, step INTEGER NOT NULL)');
+    await this.adapter.query(
+      'CREATE TABLE IF NOT EXISTS twostep_counters (key TEXT PRIMARY KEY, count INTEGER NOT NULL, expires INTEGER)',
+    );
+    await this.adapter.query(
+      `CREATE TABLE IF NOT EXISTS twostep_audit (
+         id INTEGER PRIMARY KEY AUTOINCREMENT, at INTEGER NOT NULL, actor TEXT NOT NULL, action TEXT NOT NULL,
+         account TEXT, ip TEXT, protocol TEXT, detail TEXT)`,
+    );
+    await this.adapter.query('CREATE INDEX IF NOT EXISTS twostep_audit_account ON twostep_audit (account, at)');
+  }
+
+  private async query(operation: string, sql: string, ...parameters: unknown[]): Promise<Row[]> {
+    try {
+      await this.ready;
+      return (await this.adapter.query(sql, ...parameters)) as Row[];
+    } catch (error) {
+      // A failed start (for example an unreadable file) is retried on the next call, so the
+      // store recovers by itself once the fault is cleared.
+      this.ready = this.createTables();
+      this.ready.catch(() => undefined);
+      throw storeUnavailable(operation, error);
+    }
+  }
+
+  private async keyvCall<T>(operation: string, call: () => Promise<T>): Promise<T> {
+    try {
+      await this.ready;
+      return await call();
+    } catch (error) {
+      this.ready = this.createTables();
+      this.ready.catch(() => undefined);
+      throw storeUnavailable(operation, error);
+    }
+  }
+
+  async get<T>(key: string): Promise<T | undefined> {
+    return this.keyvCall('read', () => this.keyv.get<T>(key));
+  }
+
+  async getMany<T>(keys: readonly string[]): Promise<(T | undefined)[]> {
+    if (keys.length === 0) {
+      return [];
+    }
+    return this.keyvCall('read', () => this.keyv.getMany<T>([...keys]));
+  }
+
+  async set<T>(key: string, value: T, ttlMs?: number): Promise<void> {
+    await this.keyvCall('write', () => this.keyv.set(key, value, ttlMs));
+  }
+
+  async delete(key: string): Promise<boolean> {
+    return this.keyvCall('delete', () => this.keyv.delete(key));
+  }
+
+  async update<T>(key: string, mutate: (current: T | undefined) => T | undefined): Promise<T | undefined> {
+    const rowKey = `${NAMESPACE}:${key}`;
+    for (let attempt = 0; attempt < MAX_UPDATE_ATTEMPTS; attempt++) {
+      const rows = await this.query('read', `SELECT value FROM ${TABLE} WHERE key = ?`, rowKey);
+      const raw = rows.length > 0 ? String(rows[0].value) : undefined;
+      const current = this.decodeEnvelope<T>(raw);
+      const next = mutate(current);
+
+      let written: Row[];
+      if (next === undefined) {
+        if (raw === undefined) {
+          return undefined;
+        }
+        written = await this.query('delete', `DELETE FROM ${TABLE} WHERE key = ? AND value = ? RETURNING key`, rowKey, raw);
+      } else {
+        const serialized = JSON.stringify({ value: next } satisfies Envelope<T>);
+        written =
+          raw === undefined
+            ? await this.query(
+                'write',
+                `INSERT INTO ${TABLE} (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING RETURNING key`,
+                rowKey,
+                serialized,
+              )
+            : await this.query('write', `UPDATE ${TABLE} SET value = ? WHERE key = ? AND value = ? RETURNING key`, serialized, rowKey, raw);
+      }
+      if (written.length === 1) {
+        return next;
+      }
+    }
+    throw storeUnavailable('update', new Error(`too many concurrent writers on one record after ${MAX_UPDATE_ATTEMPTS} attempts`));
+  }
+
+  private decodeEnvelope<T>(raw: string | undefined): T | undefined {
+    if (raw === undefined) {
+      return undefined;
+    }
+    const envelope = JSON.parse(raw) as Envelope<T>;
+    if (typeof envelope.expires === 'number' && envelope.expires <= this.now()) {
+      return undefined;
+    }
+    return envelope.value;
+  }
+
+  async claimStep(key: string, step: number): Promise<boolean> {
+    const rows = await this.query(
+      'claim',
+      `INSERT INTO twostep_steps (key, step) VALUES (?, ?)
+       ON CONFLICT (key) DO UPDATE SET step = excluded.step WHERE twostep_steps.step < excluded.step
+       RETURNING step`,
+      key,
+      step,
+    );
+    return rows.length === 1;
+  }
+
+  async increment(key: string, ttlMs?: number): Promise<number> {
+    const now = this.now();
+    const expires = ttlMs === undefined ? null : now + ttlMs;
+    const rows = await this.query(
+      'increment',
+      `INSERT INTO twostep_counters (key, count, expires) VALUES (?, 1, ?)
+       ON CONFLICT (key) DO UPDATE SET
+         count = CASE WHEN twostep_counters.expires IS NOT NULL AND twostep_counters.expires <= ? THEN 1 ELSE twostep_counters.count + 1 END,
+         expires = CASE WHEN twostep_counters.expires IS NOT NULL AND twostep_counters.expires <= ? THEN excluded.expires ELSE twostep_counters.expires END
+       RETURNING count`,
+      key,
+      expires,
+      now,
+      now,
+    );
+    return Number(rows[0].count);
+  }
+
+  async readCounter(key: string): Promise<number> {
+    const rows = await this.query('read', 'SELECT count, expires FROM twostep_counters WHERE key = ?', key);
+    if (rows.length === 0) {
+      return 0;
+    }
+    const expires = rows[0].expires;
+    if (typeof expires === 'number' && expires <= this.now()) {
+      return 0;
+    }
+    return Number(rows[0].count);
+  }
+
+  async resetCounter(key: string): Promise<void> {
+    await this.query('delete', 'DELETE FROM twostep_counters WHERE key = ?', key);
+  }
+
+  async listKeys(prefix: string): Promise<string[]> {
+    const escaped = `${NAMESPACE}:${prefix}`.replace(/[\\%_]/g, (character) => `\\${character}`);
+    const rows = await this.query('list', `SELECT key FROM ${TABLE} WHERE key LIKE ? ESCAPE '\\'`, `${escaped}%`);
+    return rows.map((row) => String(row.key).slice(NAMESPACE.length + 1));
+  }
+
+  async appendAudit(event: AuditEvent): Promise<void> {
+    await this.query(
+      'audit',
+      'INSERT INTO twostep_audit (at, actor, action, account, ip, protocol, detail) VALUES (?, ?, ?, ?, ?, ?, ?)',
+      event.at,
+      event.actor,
+      event.action,
+      event.account ?? null,
+      event.ip ?? null,
+      event.protocol ?? null,
+      event.detail ?? null,
+    );
+  }
+
+  async listAudit(query: AuditQuery): Promise<AuditEvent[]> {
+    const conditions: string[] = [];
+    const parameters: unknown[] = [];
+    if (query.account !== undefined) {
+      conditions.push('account = ?');
+      parameters.push(query.account);
+    }
+    if (query.since !== undefined) {
+      conditions.push('at >= ?');
+      parameters.push(query.since);
+    }
+    const where = conditions.length > 0 ? `WHERE ${conditions.join(' AND ')}` : '';
+    parameters.push(query.limit ?? 100);
+    const rows = await this.query('audit', `SELECT * FROM twostep_audit ${where} ORDER BY id DESC LIMIT ?`, ...parameters);
+    return rows.map((row) => {
+      const event: Record<string, unknown> = { at: Number(row.at), actor: row.actor, action: row.action };
+      for (const field of ['account', 'ip', 'protocol', 'detail']) {
+        if (row[field] !== null && row[field] !== undefined) {
+          event[field] = row[field];
+        }
+      }
+      return event as unknown as AuditEvent;
+    });
+  }
+
+  async close(): Promise<void> {
+    try {
+      await this.ready;
+    } catch {
+      // Nothing to close when the file never opened.
+    }
+    await this.keyv.disconnect().catch(() => undefined);
+  }
+}
