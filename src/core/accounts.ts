@@ -107,7 +107,7 @@ export async function confirmPairing(context: TwoStepContext, actor: Actor, rawA
   }
   const secretKey = context.secrets.decrypt(pending.encryptedKey);
   const check = await checkCode(secretKey, String(code).trim(), Math.floor(context.now() / 1000), pending.settings, context.options.window);
-  if (!check.valid || !(await context.store.claimStep(keys.stepClaim(account, pending.id), check.timeStep))) {
+  if (!check.valid || !(await context.store.claimStep(keys.stepClaim(account, context.secrets.hash('step-claim', secretKey)), check.timeStep))) {
     throw new TwoStepError('ERR_INVALID_CODE', 'invalid verification code: enter the code your authenticator app shows now');
   }
 

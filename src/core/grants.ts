@@ -8,6 +8,9 @@ export interface GrantRecord {
   /** The device whose code created the grant; the grant ends when that device is revoked. */
   readonly deviceId: string;
   readonly createdAt: number;
+  /** End of the idle timeout, moved forward on each use but never past `expiresAt`. */
+  readonly idleExpiresAt: number;
+  /** The hard maximum age. */
   readonly expiresAt: number;
 }
 
@@ -50,13 +53,15 @@ export async function createGrant(context: TwoStepContext, key: string, account:
     return;
   }
   const createdAt = now();
-  const grant: GrantRecord = { account, deviceId, createdAt, expiresAt: createdAt + options.grantMaxAgeMs };
-  await context.store.set(key, grant, Math.min(options.grantIdleTimeoutMs, options.grantMaxAgeMs));
+  const expiresAt = createdAt + options.grantMaxAgeMs;
+  const grant: GrantRecord = { account, deviceId, createdAt, idleExpiresAt: Math.min(createdAt + options.grantIdleTimeoutMs, expiresAt), expiresAt };
+  await context.store.set(key, grant, grant.idleExpiresAt - createdAt);
 }
 
 /**
  * Uses a grant if it is live and its device still exists, and extends its idle timeout up
- * to the hard maximum age. Returns the device id of a usable grant.
+ * to the hard maximum age. Returns the device id of a usable grant. Expiry is checked against
+ * the injected clock; the store TTL only removes old grants.
  */
 export async function useGrant(context: TwoStepContext, key: string, record: AccountRecord): Promise<string | undefined> {
   const grant = await context.store.get<GrantRecord>(key);
@@ -64,11 +69,11 @@ export async function useGrant(context: TwoStepContext, key: string, record: Acc
     return undefined;
   }
   const now = context.now();
-  const remaining = grant.expiresAt - now;
-  if (remaining <= 0 || !record.devices.some((device) => device.id === grant.deviceId)) {
+  if (grant.idleExpiresAt <= now || grant.expiresAt <= now || !record.devices.some((device) => device.id === grant.deviceId)) {
     await context.store.delete(key);
     return undefined;
   }
-  await context.store.set(key, grant, Math.min(context.options.grantIdleTimeoutMs, remaining));
+  const idleExpiresAt = Math.min(now + context.options.grantIdleTimeoutMs, grant.expiresAt);
+  await context.store.set(key, { ...grant, idleExpiresAt }, idleExpiresAt - now);
   return grant.deviceId;
 }

@@ -229,7 +229,7 @@ async function decideSecondFactor(
     if (!check.valid) {
       continue;
     }
-    if (!(await context.store.claimStep(keys.stepClaim(account, device.id), check.timeStep))) {
+    if (!(await context.store.claimStep(keys.stepClaim(account, context.secrets.hash('step-claim', secretKey)), check.timeStep))) {
       // Another connection with the same credential may have won the claim a moment ago.
       if (await waitForGrant(context, key, record)) {
         return { outcome: 'accepted', account, method: 'grant', password: parts.password };

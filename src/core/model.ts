@@ -86,7 +86,8 @@ export const keys = {
   globalPolicy: 'settings:global-policy',
   lastUse: (account: string, id: string) => `last-use:${account}:${id}`,
   grant: (hash: string) => `grant:${hash}`,
-  stepClaim: (account: string, deviceId: string) => `${account}:${deviceId}`,
+  /** Claims are keyed by a hash of the secret key, so re-provisioning the same key cannot reopen used steps. */
+  stepClaim: (account: string, secretKeyHash: string) => `${account}:${secretKeyHash}`,
   secondFactorFailures: (account: string) => `second-factor-failures:${account}`,
   passwordFailuresByAccountAndIp: (account: string, ip: string) => `password-failures:${account}:${ip}`,
   passwordFailuresByIp: (ip: string) => `password-failures-ip:${ip}`,

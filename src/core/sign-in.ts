@@ -39,8 +39,9 @@ export async function verifySecondFactor(
 
   const epochSeconds = Math.floor(context.now() / 1000);
   for (const device of record.devices) {
-    const check = await checkCode(context.secrets.decrypt(device.encryptedKey), value, epochSeconds, device.settings, context.options.window);
-    if (check.valid && (await context.store.claimStep(keys.stepClaim(account, device.id), check.timeStep))) {
+    const secretKey = context.secrets.decrypt(device.encryptedKey);
+    const check = await checkCode(secretKey, value, epochSeconds, device.settings, context.options.window);
+    if (check.valid && (await context.store.claimStep(keys.stepClaim(account, context.secrets.hash('step-claim', secretKey)), check.timeStep))) {
       await recordSecondFactorSuccess(context, account, ip);
       await context.store.set(keys.lastUse(account, device.id), { at: context.now(), ip, protocol });
       return { ok: true, method: 'code' };

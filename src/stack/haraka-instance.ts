@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, promises as fs } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { generate } from 'selfsigned';
 import { PACKAGE_ROOT } from '../installation';
 
@@ -30,6 +30,17 @@ async function writeIfMissing(path: string, content: string, mode = 0o644): Prom
 export async function prepareHarakaInstance(options: HarakaInstanceOptions): Promise<void> {
   const config = join(options.home, 'config');
   await fs.mkdir(config, { recursive: true, mode: 0o700 });
+
+  // Haraka's own defaults (connection.ini and others), as `haraka -i` copies them into a new instance.
+  const harakaDefaults = join(dirname(require.resolve('Haraka/package.json')), 'config');
+  for (const entry of await fs.readdir(harakaDefaults, { withFileTypes: true })) {
+    if (entry.isFile()) {
+      const target = join(config, entry.name);
+      if (!existsSync(target)) {
+        await fs.copyFile(join(harakaDefaults, entry.name), target);
+      }
+    }
+  }
 
   // tls first: auth_base offers AUTH only after STARTTLS.
   await fs.writeFile(join(config, 'plugins'), 'tls\ntwostep\n');

@@ -1,0 +1,153 @@
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
+import { createAppPassword, provisionSecretKey } from '../../src/core/accounts';
+import { generateCode } from '../../src/core/totp';
+import { SMTP_REJECT, SMTP_TEMPORARY } from '../../src/adapters/replies';
+import { ehloWithoutTls, smtpLogin, startHaraka, type RunningHaraka } from '../helpers/haraka';
+import { RFC_KEY } from '../helpers/installation';
+
+const ALICE = 'alice@example.org';
+const PASSWORD = 'correct horse 2024';
+const CLI = { actor: 'cli:test' };
+const REJECT_TEXT = SMTP_REJECT.message;
+
+async function currentCode(offsetSteps = 0): Promise<string> {
+  return generateCode(RFC_KEY, Math.floor(Date.now() / 1000) + offsetSteps * 30);
+}
+
+/** Waits until at least `seconds` remain in the current 30 s step, so a test's code stays current. */
+async function awayFromStepEdge(seconds = 8): Promise<void> {
+  const left = 30 - (Math.floor(Date.now() / 1000) % 30);
+  if (left < seconds) {
+    await new Promise((resolve) => setTimeout(resolve, left * 1000 + 200));
+  }
+}
+
+/** Holds an SQLite write lock on the store from another process, as a stuck writer would. */
+function lockStore(path: string): Promise<ChildProcess> {
+  const script = `
+    const sqlite3 = require('sqlite3');
+    const db = new sqlite3.Database(process.argv[1]);
+    db.exec('BEGIN EXCLUSIVE; INSERT INTO twostep_counters (key, count) VALUES (\\'lock-holder\\', 1) ON CONFLICT DO NOTHING;', (error) => {
+      if (error) { console.error(error.message); process.exit(1); }
+      process.stdout.write('locked\\n');
+    });
+    process.stdin.on('end', () => db.exec('ROLLBACK', () => process.exit(0)));
+    process.stdin.resume();
+  `;
+  const child = spawn(process.execPath, ['-e', script, path], { stdio: ['pipe', 'pipe', 'inherit'], cwd: process.cwd() });
+  return new Promise((resolve, reject) => {
+    child.stdout!.once('data', () => resolve(child));
+    child.once('exit', (code) => reject(new Error(`lock holder exited with ${code}`)));
+  });
+}
+
+describe('Haraka with the twostep plugin', function () {
+  this.timeout(60_000);
+  let haraka: RunningHaraka;
+
+  let enrolledCount = 0;
+
+  /** Each test that signs in with a code gets its own account, because a used time step stays used. */
+  async function enrolledAccount(): Promise<string> {
+    enrolledCount++;
+    const account = `user${enrolledCount}@example.org`;
+    await haraka.installation.passwdFile!.setPassword(account, PASSWORD, 'PLAIN');
+    await provisionSecretKey(haraka.installation.context, CLI, account, RFC_KEY);
+    return account;
+  }
+
+  before(async () => {
+    haraka = await startHaraka();
+    await haraka.installation.passwdFile!.setPassword(ALICE, PASSWORD, 'BLF-CRYPT');
+    await haraka.installation.passwdFile!.setPassword('bob@example.org', 'bob password', 'SHA512-CRYPT');
+    await haraka.installation.passwdFile!.setPassword('carol@example.org', 'carol password', 'ARGON2ID');
+    await provisionSecretKey(haraka.installation.context, CLI, ALICE, RFC_KEY);
+  });
+
+  after(async () => {
+    await haraka?.stop();
+  });
+
+  it('offers AUTH only after STARTTLS, and never CRAM-MD5', async () => {
+    const plain = await ehloWithoutTls(haraka.port);
+    assert.match(plain, /STARTTLS/);
+    assert.doesNotMatch(plain, /AUTH/);
+  });
+
+  it('accepts password+code with AUTH PLAIN', async () => {
+    await awayFromStepEdge();
+    const result = await smtpLogin(haraka.port, ALICE, `${PASSWORD}${await currentCode()}`, { localAddress: '127.0.0.2' });
+    assert.deepEqual(result, { ok: true });
+  });
+
+  it('accepts password+code with AUTH LOGIN', async () => {
+    const account = await enrolledAccount();
+    await awayFromStepEdge();
+    const result = await smtpLogin(haraka.port, account, `${PASSWORD}${await currentCode()}`, { localAddress: '127.0.0.2', method: 'LOGIN' });
+    assert.deepEqual(result, { ok: true });
+  });
+
+  it('reuses the login grant on reconnect, with AUTH LOGIN too', async () => {
+    const account = await enrolledAccount();
+    await awayFromStepEdge();
+    const secret = `${PASSWORD}${await currentCode()}`;
+    assert.deepEqual(await smtpLogin(haraka.port, account, secret, { localAddress: '127.0.0.3' }), { ok: true });
+    assert.deepEqual(await smtpLogin(haraka.port, account, secret, { localAddress: '127.0.0.3', method: 'LOGIN' }), { ok: true });
+  });
+
+  it('rejects a replayed code from another client', async () => {
+    const account = await enrolledAccount();
+    await awayFromStepEdge();
+    const secret = `${PASSWORD}${await currentCode()}`;
+    assert.deepEqual(await smtpLogin(haraka.port, account, secret, { localAddress: '127.0.0.4' }), { ok: true });
+    const replay = await smtpLogin(haraka.port, account, secret, { localAddress: '127.0.0.5' });
+    assert.deepEqual(replay, { ok: false, code: 535, response: `535 ${REJECT_TEXT}` });
+  });
+
+  it('rejects the bare password, a wrong code and an unknown account with one reply', async () => {
+    const replies = [
+      await smtpLogin(haraka.port, ALICE, PASSWORD, { localAddress: '127.0.0.6' }),
+      await smtpLogin(haraka.port, ALICE, `${PASSWORD}000000`, { localAddress: '127.0.0.7' }),
+      await smtpLogin(haraka.port, 'nobody@example.org', `${PASSWORD}000000`, { localAddress: '127.0.0.8' }),
+      await smtpLogin(haraka.port, ALICE, 'wrong password', { localAddress: '127.0.0.9', method: 'LOGIN' }),
+    ];
+    for (const reply of replies) {
+      assert.deepEqual(reply, { ok: false, code: 535, response: `535 ${REJECT_TEXT}` });
+    }
+  });
+
+  it('accepts SHA512-CRYPT and ARGON2ID passwords of accounts without a device', async () => {
+    assert.deepEqual(await smtpLogin(haraka.port, 'bob@example.org', 'bob password', { localAddress: '127.0.0.10' }), { ok: true });
+    assert.deepEqual(await smtpLogin(haraka.port, 'carol@example.org', 'carol password', { localAddress: '127.0.0.10' }), { ok: true });
+  });
+
+  it('accepts an app password only for its scope', async () => {
+    const smtpOnly = await createAppPassword(haraka.installation.context, CLI, ALICE, 'Thunderbird', ['smtp']);
+    const imapOnly = await createAppPassword(haraka.installation.context, CLI, ALICE, 'Phone', ['imap']);
+    assert.deepEqual(await smtpLogin(haraka.port, ALICE, smtpOnly.appPassword, { localAddress: '127.0.0.11' }), { ok: true });
+    const wrongScope = await smtpLogin(haraka.port, ALICE, imapOnly.appPassword, { localAddress: '127.0.0.12' });
+    assert.deepEqual(wrongScope, { ok: false, code: 535, response: `535 ${REJECT_TEXT}` });
+  });
+
+  it('keeps no password in the log', () => {
+    assert.ok(!haraka.output().includes(PASSWORD), 'the password appears in Haraka output');
+  });
+
+  it('answers 454 while the store is locked, and recovers', async () => {
+    const account = await enrolledAccount();
+    const holder = await lockStore(join(haraka.installation.dataDir, 'store.sqlite'));
+    try {
+      await awayFromStepEdge(15);
+      const result = await smtpLogin(haraka.port, account, `${PASSWORD}${await currentCode()}`, { localAddress: '127.0.0.13' });
+      assert.deepEqual(result, { ok: false, code: 454, response: `454 ${SMTP_TEMPORARY.message}` });
+    } finally {
+      holder.stdin!.end();
+      await new Promise((resolve) => holder.once('exit', resolve));
+    }
+    await awayFromStepEdge();
+    const recovered = await smtpLogin(haraka.port, account, `${PASSWORD}${await currentCode()}`, { localAddress: '127.0.0.14' });
+    assert.deepEqual(recovered, { ok: true });
+  });
+});

@@ -1,0 +1,202 @@
+import assert from 'node:assert/strict';
+import fc from 'fast-check';
+import {
+  buildOtpauthUri,
+  checkCode,
+  DEFAULT_TOTP_SETTINGS,
+  decodeSecretKey,
+  generateCode,
+  normalizeSecretKey,
+  parseOtpauthUri,
+  timeStepAt,
+} from '../../src/core/totp';
+import { isTwoStepError } from '../../src/core/errors';
+import { RFC_CODES, RFC_KEY } from '../helpers/installation';
+
+// RFC 6238 Appendix B: the SHA-1 seed is the ASCII string "12345678901234567890".
+const RFC_VECTORS: ReadonlyArray<[number, string]> = [
+  [59, '94287082'],
+  [1111111109, '07081804'],
+  [1111111111, '14050471'],
+  [1234567890, '89005924'],
+  [2000000000, '69279037'],
+  [20000000000, '65353130'],
+];
+
+describe('totp', () => {
+  describe('RFC 6238 vectors', () => {
+    for (const [seconds, expected] of RFC_VECTORS) {
+      it(`8 digits at t=${seconds}`, async () => {
+        assert.equal(await generateCode(RFC_KEY, seconds, { ...DEFAULT_TOTP_SETTINGS, digits: 8 }), expected);
+      });
+      it(`6 digits at t=${seconds}`, async () => {
+        assert.equal(await generateCode(RFC_KEY, seconds, DEFAULT_TOTP_SETTINGS), expected.slice(2));
+      });
+    }
+
+    it('codes by time step match the table', async () => {
+      for (const [step, code] of Object.entries(RFC_CODES)) {
+        assert.equal(await generateCode(RFC_KEY, Number(step) * 30, DEFAULT_TOTP_SETTINGS), code);
+      }
+    });
+  });
+
+  describe('step boundaries', () => {
+    it('last second of a step and first of the next', async () => {
+      assert.equal(await generateCode(RFC_KEY, 1111111079, DEFAULT_TOTP_SETTINGS), '731029');
+      assert.equal(await generateCode(RFC_KEY, 1111111080, DEFAULT_TOTP_SETTINGS), '081804');
+      assert.equal(timeStepAt(1111111079, 30), 37037035);
+      assert.equal(timeStepAt(1111111080, 30), 37037036);
+    });
+  });
+
+  describe('checkCode', () => {
+    it('accepts the window of one step each side', async () => {
+      for (const code of ['081804', '050471', '266759']) {
+        const result = await checkCode(RFC_KEY, code, 1111111110, DEFAULT_TOTP_SETTINGS, 1);
+        assert.equal(result.valid, true, code);
+      }
+    });
+
+    it('rejects codes two steps away', async () => {
+      for (const code of ['731029', '306183']) {
+        assert.deepEqual(await checkCode(RFC_KEY, code, 1111111110, DEFAULT_TOTP_SETTINGS, 1), { valid: false });
+      }
+    });
+
+    it('window 0 rejects the previous step', async () => {
+      assert.deepEqual(await checkCode(RFC_KEY, '081804', 1111111110, DEFAULT_TOTP_SETTINGS, 0), { valid: false });
+    });
+
+    it('returns the matched time step', async () => {
+      assert.deepEqual(await checkCode(RFC_KEY, '081804', 1111111110, DEFAULT_TOTP_SETTINGS, 1), { valid: true, timeStep: 37037036 });
+    });
+
+    it('leading zeros count', async () => {
+      for (const code of ['81804', '0081804', ' 081804', '08180x']) {
+        assert.deepEqual(await checkCode(RFC_KEY, code, 1111111109, DEFAULT_TOTP_SETTINGS, 1), { valid: false }, JSON.stringify(code));
+      }
+      assert.equal((await checkCode(RFC_KEY, '081804', 1111111109, DEFAULT_TOTP_SETTINGS, 1)).valid, true);
+    });
+  });
+
+  describe('normalizeSecretKey', () => {
+    it('accepts lower case groups and hyphens', async () => {
+      const grouped = normalizeSecretKey('gezd gnbv gy3t qojq gezd gnbv gy3t qojq');
+      const hyphens = normalizeSecretKey('GEZD-GNBV-GY3T-QOJQ-GEZD-GNBV-GY3T-QOJQ');
+      assert.equal(grouped, RFC_KEY);
+      assert.equal(hyphens, RFC_KEY);
+      assert.equal(await generateCode(grouped, 59, DEFAULT_TOTP_SETTINGS), '287082');
+    });
+
+    it('keeps a 16-character key without padding', () => {
+      assert.equal(normalizeSecretKey('JBSWY3DPEHPK3PXP'), 'JBSWY3DPEHPK3PXP');
+      assert.equal(decodeSecretKey('JBSWY3DPEHPK3PXP').length, 10);
+    });
+
+    it('strips = padding', () => {
+      assert.equal(normalizeSecretKey('JBSWY3DPEHPK3PXPJBSWY3DPEE======'), 'JBSWY3DPEHPK3PXPJBSWY3DPEE');
+    });
+
+    it('decodes a 26-character key', async () => {
+      const key = normalizeSecretKey('JBSWY3DPEHPK3PXPJBSWY3DPEH');
+      assert.equal(decodeSecretKey(key).length, 16);
+      assert.match(await generateCode(key, 59, DEFAULT_TOTP_SETTINGS), /^\d{6}$/);
+    });
+
+    const rejected: ReadonlyArray<[string, RegExp]> = [
+      ['JBSWY3DPEHPK3PX0', /outside base32/],
+      ['JBSWY3DPEHPK3PX1', /outside base32/],
+      ['JBSWY3DPEHPK3PX8', /outside base32/],
+      ['JBSWY3DPEHPK3PX9', /outside base32/],
+      ['JBSWY3DPEHPK3PX', /15 characters/],
+      ['JBSWY3DPEHPK3PXPJ', /17 characters is not a length that base32 can produce/],
+      ['', /0 characters/],
+      ['JBSWY3DPEHPK3PXP!', /outside base32/],
+    ];
+    for (const [input, message] of rejected) {
+      it(`rejects ${JSON.stringify(input)} with the rule`, () => {
+        assert.throws(
+          () => normalizeSecretKey(input),
+          (error: unknown) => isTwoStepError(error, 'ERR_INVALID_SECRET_KEY') && message.test(error.message) && /A-Z and digits 2-7/.test(error.message),
+        );
+      });
+    }
+
+    it('property: any 10-64 random bytes round-trip through base32 typing variants', () => {
+      fc.assert(
+        fc.property(fc.uint8Array({ minLength: 10, maxLength: 64 }), fc.boolean(), fc.boolean(), (bytes, lower, grouped) => {
+          const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
+          let bits = '';
+          for (const byte of bytes) {
+            bits += byte.toString(2).padStart(8, '0');
+          }
+          let encoded = '';
+          for (let i = 0; i < bits.length; i += 5) {
+            encoded += alphabet[parseInt(bits.slice(i, i + 5).padEnd(5, '0'), 2)];
+          }
+          let typed = lower ? encoded.toLowerCase() : encoded;
+          if (grouped) {
+            typed = typed.replace(/(.{4})/g, '$1 ');
+          }
+          const key = normalizeSecretKey(typed);
+          assert.equal(key, encoded);
+          assert.deepEqual(Buffer.from(decodeSecretKey(key)), Buffer.from(bytes));
+        }),
+      );
+    });
+
+    it('property: the normaliser either returns base32 or throws ERR_INVALID_SECRET_KEY', () => {
+      fc.assert(
+        fc.property(fc.string({ maxLength: 200 }), (input) => {
+          try {
+            const key = normalizeSecretKey(input);
+            assert.match(key, /^[A-Z2-7]{16,128}$/);
+          } catch (error) {
+            assert.ok(isTwoStepError(error, 'ERR_INVALID_SECRET_KEY'));
+          }
+        }),
+      );
+    });
+  });
+
+  describe('otpauth URI', () => {
+    it('encodes spaces as %20, never +', () => {
+      const uri = buildOtpauthUri('Example Mail', 'john doe', 'JBSWY3DPEHPK3PXP');
+      assert.ok(uri.startsWith('otpauth://totp/Example%20Mail:john%20doe?'), uri);
+      assert.ok(uri.includes('issuer=Example%20Mail'), uri);
+      assert.ok(!uri.includes('+'), uri);
+    });
+
+    it('encodes UTF-8 accounts', () => {
+      const uri = buildOtpauthUri('Example Mail', 'jürgen@example.org', 'JBSWY3DPEHPK3PXP');
+      assert.ok(uri.includes('Example%20Mail:j%C3%BCrgen%40example.org'), uri);
+    });
+
+    it('a colon in the issuer is no second separator', () => {
+      const uri = buildOtpauthUri('Mail: Example', 'john@example.org', 'JBSWY3DPEHPK3PXP');
+      const label = uri.slice('otpauth://totp/'.length, uri.indexOf('?'));
+      assert.equal(label.split(':').length, 2, label);
+      const parsed = parseOtpauthUri(uri);
+      assert.equal(parsed.issuer, 'Mail: Example');
+      assert.equal(parsed.account, 'john@example.org');
+    });
+
+    it('keeps the secret unpadded', () => {
+      const uri = buildOtpauthUri('Example', 'a@example.org', 'JBSWY3DPEHPK3PXPJBSWY3DPEE');
+      assert.ok(uri.includes('secret=JBSWY3DPEHPK3PXPJBSWY3DPEE&'), uri);
+      assert.ok(!uri.includes('='.repeat(2)), uri);
+    });
+
+    it('parses back to the same issuer and account', () => {
+      fc.assert(
+        fc.property(fc.string({ minLength: 1, maxLength: 30 }), fc.string({ minLength: 1, maxLength: 30 }), (issuer, account) => {
+          const parsed = parseOtpauthUri(buildOtpauthUri(issuer, account, 'JBSWY3DPEHPK3PXP'));
+          assert.equal(parsed.issuer, issuer);
+          assert.equal(parsed.account, account);
+          assert.equal(parsed.secret, 'JBSWY3DPEHPK3PXP');
+        }),
+      );
+    });
+  });
+});
