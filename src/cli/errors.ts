@@ -30,12 +30,12 @@ export interface ErrorReport {
   readonly message?: string;
 }
 
-/** Maps an error from a command to its exit status and the one line the operator sees. */
+/** Maps an error from a command to its exit status and the one line printed on stderr. */
 export function describeError(error: unknown): ErrorReport {
   if (error instanceof CommanderError) {
     // Commander printed its message (or the help) through outputError before throwing.
-    const shown = error.code === 'commander.helpDisplayed' || error.code === 'commander.version';
-    return { exitCode: shown ? EXIT.ok : EXIT.usage };
+    const helpOrVersion = error.code === 'commander.helpDisplayed' || error.code === 'commander.version';
+    return { exitCode: helpOrVersion ? EXIT.ok : EXIT.usage };
   }
   if (error instanceof UsageError) {
     return { exitCode: EXIT.usage, message: error.message };

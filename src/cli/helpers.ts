@@ -16,7 +16,7 @@ export interface GlobalOptions {
   readonly json?: boolean;
 }
 
-/** What an action works with; the installation is opened only when the action asks for it. */
+/** What an action works with; the installation is opened only when the action requests it. */
 export interface CliSession {
   readonly output: Output;
   /** The audit actor, `cli:<os user name>`. */
@@ -33,7 +33,7 @@ export interface CliHelpers {
   /** Sets a command's action: `handler` gets the session, the declared arguments and the command's own options. */
   action<O = Record<string, never>>(command: Command, handler: ActionHandler<O>): Command;
   /**
-   * Normalises an account and checks that the passwd file or the store knows it, so a typing
+   * Normalises an account and checks that the passwd file or the store contains it, so a typing
    * mistake does not create TwoStep state for an account that does not exist.
    * @throws TwoStepError ERR_INVALID_ACCOUNT or ERR_NOT_FOUND.
    */
@@ -132,8 +132,8 @@ export function createHelpers(env: NodeJS.ProcessEnv = process.env): CliHelpers 
 }
 
 /** Rejects a command line that gives none or more than one of a set of options. */
-export function requireExactlyOne(given: Record<string, unknown>, names: readonly string[]): string {
-  const present = names.filter((name) => given[name] !== undefined && given[name] !== false);
+export function requireExactlyOne(options: Record<string, unknown>, names: readonly string[]): string {
+  const present = names.filter((name) => options[name] !== undefined && options[name] !== false);
   if (present.length !== 1) {
     throw new UsageError(`give exactly one of ${names.map((name) => `--${name}`).join(', ')}`);
   }

@@ -90,8 +90,8 @@ export function parseCount(raw: string, option: string, min: number, max: number
  * @throws InputError listing the accepted values.
  */
 export function parseChoice<T extends string>(raw: string, option: string, choices: readonly T[]): T {
-  const wanted = raw.trim().toLowerCase();
-  const found = choices.find((choice) => choice.toLowerCase() === wanted);
+  const requested = raw.trim().toLowerCase();
+  const found = choices.find((choice) => choice.toLowerCase() === requested);
   if (found === undefined) {
     throw new InputError(`invalid ${option} "${raw.slice(0, 40)}": expected ${choices.join(', ')}`);
   }

@@ -27,7 +27,7 @@ export async function readStdinLine(stdin: NodeJS.ReadableStream = process.stdin
   return (end >= 0 ? text.slice(0, end) : text).replace(/\r$/, '');
 }
 
-/** Whether standard input is a terminal, where a secret is typed at a prompt rather than piped. */
+/** Returns whether standard input is a terminal, where a secret is typed at a prompt rather than piped. */
 export function stdinIsTerminal(): boolean {
   return process.stdin.isTTY === true;
 }

@@ -10,9 +10,9 @@ import { parseChoice } from '../parse';
 import { promptHidden, readStdinLine, stdinIsTerminal } from '../prompt';
 
 const SCHEMES: readonly PasswordScheme[] = ['BLF-CRYPT', 'ARGON2ID', 'SHA512-CRYPT'];
-/** bcrypt uses only the first 72 bytes of a password and bcryptjs drops the rest without a word. */
+/** bcrypt uses only the first 72 bytes of a password, and bcryptjs 3 ignores the rest silently. */
 const BCRYPT_MAX_BYTES = 72;
-/** The longest verification code (8 digits) must still fit behind the password in one login secret. */
+/** The maximum verification code length (8 digits) must still fit behind the password in one login secret. */
 const MAX_PASSWORD_LENGTH = MAX_SECRET_LENGTH - 8;
 
 async function readNewPassword(): Promise<string> {
@@ -71,7 +71,7 @@ export function register(program: Command, helpers: CliHelpers): void {
       if (error instanceof TwoStepError) {
         throw error;
       }
-      throw new TwoStepError('ERR_BACKEND_UNAVAILABLE', `cannot write the passwd file ${passwdFile.path}: ${(error as Error).message}`, { cause: error });
+      throw new TwoStepError('ERR_BACKEND_UNAVAILABLE', `failed to write the passwd file ${passwdFile.path}: ${(error as Error).message}`, { cause: error });
     }
     await writeAuditEvent(installation.context, session.actor, 'password-set', account, scheme);
 

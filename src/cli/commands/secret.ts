@@ -6,7 +6,7 @@ import type { CliHelpers } from '../helpers';
 import { isoTime } from '../output';
 import { readStdinLine } from '../prompt';
 
-/** A key given as `-` is read from stdin, so it stays out of the shell history and the process list. */
+/** Reads the key from stdin when KEY is `-`, which keeps it out of the shell history and the process list. */
 async function readKeyArgument(raw: string): Promise<string> {
   if (raw !== '-') {
     return raw;
