@@ -95,6 +95,11 @@ export class PasswdFileBackend implements PasswordBackend {
     return (await this.load()).entries.has(account);
   }
 
+  /** Lists the accounts in the file that have a readable password field, sorted (for admin tools). */
+  async listAccounts(): Promise<string[]> {
+    return [...(await this.load()).entries.keys()].sort();
+  }
+
   /**
    * Sets an account's password, replacing its line or adding one. The file is written to a
    * temporary file and renamed, so readers never see half a file.

@@ -1,0 +1,116 @@
+import assert from 'node:assert/strict';
+import { generateCode, parseOtpauthUri } from '../../src/core/totp';
+import { RFC_KEY } from '../helpers/installation';
+import { assertFailure, CliHome, EXPECTED_ACTOR } from './cli-runner';
+
+interface StatusJson {
+  enrolled: boolean;
+  devices: { id: string; name: string }[];
+}
+
+describe('cli: secret and code', function () {
+  let cli: CliHome;
+  const account = 'alice@example.org';
+
+  beforeEach(async () => {
+    cli = new CliHome();
+    await cli.json(['passwd', account], { input: 'Winter2024\n' });
+  });
+
+  afterEach(() => {
+    cli.remove();
+  });
+
+  it('provisions a secret key as people type it', async () => {
+    const result = await cli.json<{ account: string; device: { name: string } }>(['secret', 'set', account, 'gezd gnbv gy3t qojq gezd-gnbv-gy3t-qojq', '--name', 'Old token']);
+    assert.equal(result.device.name, 'Old token');
+    const status = await cli.json<StatusJson>(['status', account]);
+    assert.equal(status.enrolled, true);
+    assert.deepEqual(status.devices.map((device) => device.name), ['Old token']);
+  });
+
+  it('reads the secret key from stdin', async () => {
+    const result = await cli.run(['secret', 'set', account, '-'], { input: `${RFC_KEY}\n` });
+    assert.equal(result.code, 0, result.stderr);
+    assert.doesNotMatch(result.stdout, new RegExp(RFC_KEY));
+    assert.equal((await cli.json<StatusJson>(['status', account])).devices.length, 1);
+  });
+
+  it('rejects a bad key and adds no device', async () => {
+    for (const key of ['GEZDGNBVGY3TQOJ1GEZDGNBVGY3TQOJQ', 'GEZDGNBV', 'GEZDGNBVGY3TQOJQG']) {
+      assertFailure(await cli.run(['secret', 'set', account, key]), 1, /invalid secret key: .*a secret key is base32 \(letters A-Z and digits 2-7\)/);
+    }
+    const status = await cli.json<StatusJson>(['status', account]);
+    assert.equal(status.enrolled, false);
+    assert.equal(status.devices.length, 0);
+  });
+
+  it('rejects an unknown account', async () => {
+    assertFailure(await cli.run(['secret', 'set', 'alcie@example.org', RFC_KEY]), 1, /account alcie@example.org not found/);
+    assertFailure(await cli.run(['secret', 'reset', 'alcie@example.org']), 1, /account alcie@example.org not found/);
+    assertFailure(await cli.run(['status', 'alcie@example.org']), 1, /not found/);
+  });
+
+  it('resets the key with QR code and grouped key', async () => {
+    await cli.json(['secret', 'set', account, RFC_KEY]);
+    const result = await cli.run(['secret', 'reset', account, '--name', 'Phone']);
+    assert.equal(result.code, 0, result.stderr);
+    const uri = /otpauth URI: (otpauth:\/\/\S+)/.exec(result.stdout)?.[1];
+    assert.ok(uri, 'URI printed');
+    const secret = parseOtpauthUri(uri).secret;
+    assert.match(result.stdout, new RegExp(`Secret key:  ${secret.replace(/(.{4})(?=.)/g, '$1 ')}\\n`));
+    assert.match(result.stdout, /[▀▄█]/, 'QR code drawn with block characters');
+    const status = await cli.json<StatusJson>(['status', account]);
+    assert.deepEqual(status.devices.map((device) => device.name), ['Phone'], 'old device replaced');
+  });
+
+  it('prints only URI and key for reset --json', async () => {
+    const result = await cli.json<Record<string, string>>(['secret', 'reset', account]);
+    assert.deepEqual(Object.keys(result).sort(), ['account', 'otpauthUri', 'secretKey']);
+    const parsed = parseOtpauthUri(result.otpauthUri);
+    assert.equal(parsed.secret, result.secretKey);
+    assert.equal(parsed.account, account);
+    assert.match(result.secretKey, /^[A-Z2-7]{32}$/);
+  });
+
+  it('prints the code the core computes', async () => {
+    await cli.json(['secret', 'set', account, RFC_KEY, '--name', 'RFC']);
+    const before = Math.floor(Date.now() / 1000);
+    const result = await cli.json<{ codes: { device: string; code: string; secondsLeft: number }[] }>(['code', account]);
+    const after = Math.floor(Date.now() / 1000);
+
+    assert.equal(result.codes.length, 1);
+    assert.equal(result.codes[0].device, 'RFC');
+    // The run may cross a 30 s step boundary, so the code must match the step at its start or end.
+    const expected = [await generateCode(RFC_KEY, before), await generateCode(RFC_KEY, after)];
+    assert.ok(expected.includes(result.codes[0].code), `${result.codes[0].code} is one of ${expected.join(', ')}`);
+    assert.ok(result.codes[0].secondsLeft >= 1, `seconds left ${result.codes[0].secondsLeft}`);
+    assert.ok(result.codes[0].secondsLeft <= 30, `seconds left ${result.codes[0].secondsLeft}`);
+  });
+
+  it('shows the code in text with seconds left', async () => {
+    await cli.json(['secret', 'set', account, RFC_KEY, '--name', 'RFC']);
+    const result = await cli.run(['code', account]);
+    assert.equal(result.code, 0);
+    assert.match(result.stdout, /^CODE\s+SECONDS LEFT\s+DEVICE\n\d{6}\s+\d{1,2}\s+RFC\n$/);
+  });
+
+  it('writes an audit event for code', async () => {
+    await cli.json(['secret', 'set', account, RFC_KEY]);
+    await cli.json(['code', account]);
+    const installation = await cli.open();
+    try {
+      const events = await installation.context.store.listAudit({ account });
+      assert.equal(events[0].action, 'code-viewed');
+      assert.equal(events[0].actor, EXPECTED_ACTOR);
+      assert.equal(events[1].action, 'secret-key-provisioned');
+      assert.equal(events[1].actor, EXPECTED_ACTOR);
+    } finally {
+      await installation.close();
+    }
+  });
+
+  it('fails code for an account without device', async () => {
+    assertFailure(await cli.run(['code', account]), 1, /alice@example.org has no device/);
+  });
+});
