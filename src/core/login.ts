@@ -1,4 +1,5 @@
 import { accountForLog, normalizeAccount } from './account';
+import { processFaultLog } from './fault-log';
 import { normalizeAppPassword } from './app-passwords';
 import type { TwoStepContext } from './context';
 import { splitPasswordAndCode } from './credentials';
@@ -60,10 +61,8 @@ export async function decideLogin(context: TwoStepContext, request: LoginRequest
     return decision;
   } catch (error) {
     const reason = isTwoStepError(error) ? error.code : 'ERR_INTERNAL';
-    context.logger.error(
-      { event: 'login', account: accountForLog(String(request.account)), protocol: request.protocol, ip: request.ip, result: 'temporary-failure', reason, cause: (error as Error).message },
-      'login could not be decided',
-    );
+    const fields = { event: 'login', account: accountForLog(String(request.account)), protocol: request.protocol, ip: request.ip, result: 'temporary-failure', reason };
+    (context.faultLog ?? processFaultLog).error(context.logger, (error as Error).message, fields, 'login could not be decided');
     return { outcome: 'temporary-failure', reason };
   }
 }
