@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, promises as fs } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { generate } from 'selfsigned';
 import { PACKAGE_ROOT } from '../installation';
 
@@ -40,6 +40,9 @@ export async function prepareHarakaInstance(options: HarakaInstanceOptions): Pro
   await fs.writeFile(join(config, 'log.ini'), `[main]\nlevel=${options.logLevel ?? 'info'}\ntimestamps=true\n`);
   await writeIfMissing(join(config, 'me'), 'localhost\n');
   await writeIfMissing(join(config, 'host_list'), 'localhost\n');
+  // Haraka reads connection.ini only from the instance folder (haraka -i copies it there), and
+  // answers every connection with a crash when its [message] section is missing.
+  await writeIfMissing(join(config, 'connection.ini'), await fs.readFile(join(dirname(require.resolve('Haraka/package.json')), 'config', 'connection.ini'), 'utf8'));
 
   const keyPath = join(config, 'tls_key.pem');
   const certPath = join(config, 'tls_cert.pem');
