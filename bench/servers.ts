@@ -72,7 +72,7 @@ export async function prepareFlatFileHaraka(home: string, port: number, oursConf
   await fs.writeFile(join(config, 'plugins'), 'tls\nauth/flat_file\n');
   await fs.writeFile(join(config, 'smtp.ini'), [`listen=127.0.0.1:${port}`, 'nodes=0', 'daemonize=false', 'graceful_shutdown=false', ''].join('\n'));
   await fs.writeFile(join(config, 'log.ini'), '[main]\nlevel=warn\ntimestamps=true\n');
-  for (const file of ['me', 'host_list', 'tls_key.pem', 'tls_cert.pem', 'connection.ini']) {
+  for (const file of ['me', 'host_list', 'tls_key.pem', 'tls_cert.pem', 'dhparams.pem', 'connection.ini']) {
     await fs.copyFile(join(oursConfig, file), join(config, file));
   }
   await fs.copyFile(flatFileIni, join(config, 'auth_flat_file.ini'));

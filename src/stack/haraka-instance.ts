@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { createDiffieHellmanGroup } from 'node:crypto';
 import { existsSync, promises as fs } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { generate } from 'selfsigned';
@@ -52,6 +53,10 @@ export async function prepareHarakaInstance(options: HarakaInstanceOptions): Pro
     await fs.writeFile(certPath, pems.cert);
   }
 
+  // Without dhparams.pem Haraka's tls plugin starts `openssl dhparam 2048`, which runs for
+  // minutes and outlives a Haraka that stops sooner. The RFC 3526 2048-bit group is public and fixed.
+  await writeIfMissing(join(config, 'dhparams.pem'), standardDhParameters());
+
   const iniPath = join(config, 'twostep.ini');
   const generated = [
     '; Written by the TwoStep stack on each start; edit the settings below the marker line.',
@@ -78,6 +83,17 @@ export async function prepareHarakaInstance(options: HarakaInstanceOptions): Pro
   if (!existsSync(link)) {
     await fs.symlink(PACKAGE_ROOT, link, 'dir');
   }
+}
+
+/** The RFC 3526 2048-bit MODP group as a PEM `DH PARAMETERS` block (DER: SEQUENCE { INTEGER p, INTEGER 2 }). */
+function standardDhParameters(): string {
+  const prime = createDiffieHellmanGroup('modp14').getPrime();
+  const integer = Buffer.concat([Buffer.from([0x02, 0x82, 0x01, 0x01, 0x00]), prime]);
+  const generator = Buffer.from([0x02, 0x01, 0x02]);
+  const body = Buffer.concat([integer, generator]);
+  const der = Buffer.concat([Buffer.from([0x30, 0x82, body.length >> 8, body.length & 0xff]), body]);
+  const lines = der.toString('base64').match(/.{1,64}/g) ?? [];
+  return `-----BEGIN DH PARAMETERS-----\n${lines.join('\n')}\n-----END DH PARAMETERS-----\n`;
 }
 
 /** Starts Haraka on a prepared instance folder. */
