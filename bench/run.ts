@@ -40,7 +40,7 @@ export interface BenchOptions {
   readonly redis: boolean;
   /** Folder for the raw JSON results. */
   readonly resultsDir: string;
-  /** Where to write the results page; undefined writes none. */
+  /** Path of the results page; undefined writes none. */
   readonly readmePath?: string;
   readonly log?: (line: string) => void;
 }
@@ -70,7 +70,7 @@ export interface SmtpComparison {
 
 export interface NginxResults {
   readonly available: boolean;
-  /** Why the TwoStep endpoint was not measured. */
+  /** The reason the TwoStep endpoint was not measured. */
   readonly reason?: string;
   readonly trivial: LoadResult;
   readonly appPassword?: LoadResult;
@@ -123,6 +123,15 @@ async function currentCredential(entry: BenchAccount): Promise<string> {
   return `${entry.password}${await generateCode(entry.secretKey, Math.floor(Date.now() / 1000))}`;
 }
 
+/** Resolves true for an accepted login; throws with the reply code otherwise, so the report shows why. */
+async function expectAccepted(reply: Promise<number>): Promise<boolean> {
+  const code = await reply;
+  if (code !== SMTP_ACCEPTED) {
+    throw new Error(`AUTH failed: SMTP reply ${code}, expected ${SMTP_ACCEPTED}`);
+  }
+  return true;
+}
+
 async function compareSmtp(
   oursPort: number,
   baselinePort: number,
@@ -137,10 +146,10 @@ async function compareSmtp(
   for (let first = 0; first < options.logins; first += SMTP_ROUND) {
     const count = Math.min(SMTP_ROUND, options.logins - first);
     baselineRounds.push(
-      await runLoad(count, options.smtpConcurrency, async (index) => (await smtpAuthPlain(baselinePort, pick(index).account, pick(index).password)) === SMTP_ACCEPTED, first),
+      await runLoad(count, options.smtpConcurrency, (index) => expectAccepted(smtpAuthPlain(baselinePort, pick(index).account, pick(index).password)), first),
     );
     twostepRounds.push(
-      await runLoad(count, options.smtpConcurrency, async (index) => (await smtpAuthPlain(oursPort, pick(index).account, await secretOf(pick(index)))) === SMTP_ACCEPTED, first),
+      await runLoad(count, options.smtpConcurrency, async (index) => expectAccepted(smtpAuthPlain(oursPort, pick(index).account, await secretOf(pick(index)))), first),
     );
   }
   const baseline = mergeLoads(baselineRounds);
@@ -161,7 +170,7 @@ async function runSmtp(oursPort: number, baselinePort: number, options: BenchOpt
     const credential = await currentCredential(entry);
     const code = await smtpAuthPlain(oursPort, entry.account, credential);
     if (code !== SMTP_ACCEPTED) {
-      throw new Error(`SMTP grant set-up login for ${entry.account} was answered ${code}`);
+      throw new Error(`SMTP grant set-up login for ${entry.account} failed: SMTP reply ${code}, expected ${SMTP_ACCEPTED}`);
     }
     credentials.set(entry.account, credential);
   }
@@ -176,7 +185,7 @@ async function runNginx(port: number, options: BenchOptions, pool: AccountPool, 
     const codeAccounts = pool.take(options.codeRequests, 'nginx password+code');
     const grantAccounts = pool.take(options.grantAccounts, 'nginx grants');
 
-    // The endpoint is written separately; measure it only when it answers like nginx expects.
+    // The endpoint is written separately, so measure it only when its reply is what nginx expects.
     const probe = await client.ask('/auth/nginx', appAccounts[0].account, appAccounts[0].appPassword);
     if (probe.status === 404) {
       return { available: false, reason: 'endpoint not available: /auth/nginx answered 404 (registerAuthRoutes registers no route yet)', trivial };

@@ -27,7 +27,7 @@ async function stopChild(child: ChildProcess): Promise<void> {
   }
 }
 
-/** Waits until Haraka answers its greeting on `port`, or fails with its output. */
+/** Waits until Haraka sends its greeting on `port`; fails with Haraka's output when it exits or times out. */
 async function waitForSmtp(child: ChildProcess, port: number, output: () => string): Promise<void> {
   const { connect } = await import('node:net');
   const deadline = Date.now() + 30_000;
@@ -60,12 +60,12 @@ export async function startHaraka(home: string, port: number, env: NodeJS.Proces
   return { pid: child.pid!, stop: () => stopChild(child) };
 }
 
-/** Our Haraka: the twostep plugin, its store and passwd file named in twostep.ini. */
+/** Lays out our Haraka: the twostep plugin, with its store and passwd file named in twostep.ini. */
 export async function prepareTwoStepHaraka(home: string, port: number, httpPort: number, extraIni: string): Promise<void> {
   await prepareHarakaInstance({ home, smtpPort: port, httpPort, extraIni, logLevel: 'warn' });
 }
 
-/** The baseline: Haraka with `tls` and its own `auth/flat_file`, with the same certificate as ours. */
+/** Lays out the baseline: Haraka with `tls` and its own `auth/flat_file`, with the same certificate as ours. */
 export async function prepareFlatFileHaraka(home: string, port: number, oursConfig: string, flatFileIni: string): Promise<void> {
   const config = join(home, 'config');
   await fs.mkdir(config, { recursive: true, mode: 0o700 });
@@ -111,7 +111,7 @@ export async function startService(configDir: string, port: number, env: NodeJS.
   };
 }
 
-/** Resident memory of a process and all its descendants (Haraka may fork a worker), in bytes. */
+/** Returns the resident memory of a process and all its descendants (Haraka may fork a worker), in bytes. */
 export function processTreeRss(rootPid: number): number {
   const parents = new Map<number, number>();
   for (const entry of readdirSync('/proc')) {

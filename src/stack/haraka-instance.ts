@@ -42,7 +42,7 @@ export async function prepareHarakaInstance(options: HarakaInstanceOptions): Pro
   await writeIfMissing(join(config, 'me'), 'localhost\n');
   await writeIfMissing(join(config, 'host_list'), 'localhost\n');
   // Haraka reads connection.ini only from the instance folder (haraka -i copies it there), and
-  // answers every connection with a crash when its [message] section is missing.
+  // crashes on every connection when its [message] section is missing.
   await writeIfMissing(join(config, 'connection.ini'), await fs.readFile(join(dirname(require.resolve('Haraka/package.json')), 'config', 'connection.ini'), 'utf8'));
 
   const keyPath = join(config, 'tls_key.pem');
@@ -85,7 +85,7 @@ export async function prepareHarakaInstance(options: HarakaInstanceOptions): Pro
   }
 }
 
-/** The RFC 3526 2048-bit MODP group as a PEM `DH PARAMETERS` block (DER: SEQUENCE { INTEGER p, INTEGER 2 }). */
+/** Encodes the RFC 3526 2048-bit MODP group as a PEM `DH PARAMETERS` block (DER: SEQUENCE { INTEGER p, INTEGER 2 }). */
 function standardDhParameters(): string {
   const prime = createDiffieHellmanGroup('modp14').getPrime();
   const integer = Buffer.concat([Buffer.from([0x02, 0x82, 0x01, 0x01, 0x00]), prime]);
