@@ -78,10 +78,10 @@ export class PanelClient {
     );
   }
 
-  /** Calls the JSON API with the CSRF token in the X-CSRF-Token header. */
-  async api(method: 'GET' | 'POST', url: string, json?: unknown, csrfToken = this.csrfToken): Promise<LightMyRequestResponse> {
+  /** Calls the JSON API with the CSRF token in the X-CSRF-Token header; `null` sends none. */
+  async api(method: 'GET' | 'POST', url: string, json?: unknown, csrfToken: string | null = this.csrfToken ?? null): Promise<LightMyRequestResponse> {
     const headers: Record<string, string> = { cookie: this.cookieHeader };
-    if (csrfToken !== undefined) {
+    if (csrfToken !== null) {
       headers['x-csrf-token'] = csrfToken;
     }
     return this.absorb(await this.app.inject({ method, url, headers, ...(json === undefined ? {} : { payload: json as object }) }));
