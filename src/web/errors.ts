@@ -26,7 +26,7 @@ export class WebError extends Error {
   }
 }
 
-/** The one message for every failed sign-in or re-verification, so it never tells which factor was wrong. */
+/** The one message for every failed sign-in or re-verification, so it never reveals which factor was wrong. */
 export const WRONG_CREDENTIALS = 'Wrong password or verification code.';
 
 const STATUS_BY_CODE: Partial<Record<ErrorCode, number>> = {

@@ -26,7 +26,7 @@ import { MAX_ACCOUNT_LENGTH, MAX_CODE_LENGTH, MAX_NAME_FIELD_LENGTH, MAX_PASSWOR
 import type { SessionManager } from './session';
 import type { HttpSettings } from './settings';
 
-/** What every route needs: the installation, the HTTP settings, sessions and a way to wait. */
+/** Dependencies of every route: the installation, the HTTP settings, sessions and a way to wait. */
 export interface WebContext {
   readonly installation: Installation;
   readonly settings: HttpSettings;
@@ -61,9 +61,9 @@ async function core<T>(call: () => Promise<T>): Promise<T> {
 }
 
 /**
- * The password page. A wrong password and an enrolled account both lead to the code page,
- * so the reply never tells whether the password was right; the failure is reported after the
- * code, with one message for both.
+ * Checks the password page. A wrong password and an enrolled account both lead to the code
+ * page, so the reply never reveals whether the password was right. The failure is reported
+ * after the code, with one message for both.
  */
 export async function signInWithPassword(web: WebContext, request: FastifyRequest): Promise<SignInNext> {
   const rawAccount = readText(request.body, 'account', 'email address', MAX_ACCOUNT_LENGTH);
@@ -91,7 +91,7 @@ export async function signInWithPassword(web: WebContext, request: FastifyReques
   return 'done';
 }
 
-/** The code page: a verification code or a recovery code. Any failure restarts the sign-in. */
+/** Checks the code page: a verification code or a recovery code. Any failure restarts the sign-in. */
 export async function signInWithCode(web: WebContext, request: FastifyRequest): Promise<SignInNext> {
   const session = request.session;
   const { account, passwordOk, pendingDelayMs } = session.data;
@@ -273,7 +273,7 @@ export async function accountStatus(web: WebContext, request: FastifyRequest): P
   return core(() => getAccountStatus(web.installation.context, request.session.account!));
 }
 
-/** The account's own audit events, newest first. */
+/** Lists the account's own audit events, newest first. */
 export async function recentActivity(web: WebContext, request: FastifyRequest): Promise<AuditEvent[]> {
   try {
     return await web.installation.context.store.listAudit({ account: request.session.account!, limit: RECENT_ACTIVITY_LIMIT });

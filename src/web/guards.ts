@@ -4,7 +4,7 @@ import { isRecentlyVerified, type WebContext } from './flows';
 import { redirectWithNotice } from './render';
 
 export interface GuardOptions {
-  /** JSON API routes answer with an error; HTML routes redirect. */
+  /** JSON API routes reply with an error, and HTML routes redirect. */
   readonly api: boolean;
   /** Reachable in the mandatory setup stage, before the first device is confirmed. */
   readonly allowSetup?: boolean;

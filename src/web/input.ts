@@ -1,9 +1,9 @@
 import { SCOPES, type Scope } from '../core/model';
 import { WebError } from './errors';
 
-/** Longest value accepted for a password field; the core rejects longer secrets too. */
+/** Maximum length of a password field. The core rejects longer secrets too. */
 export const MAX_PASSWORD_LENGTH = 1024;
-/** Longest value accepted for a verification code or recovery code field. */
+/** Maximum length of a verification code or recovery code field. */
 export const MAX_CODE_LENGTH = 64;
 export const MAX_ACCOUNT_LENGTH = 254;
 export const MAX_NAME_FIELD_LENGTH = 64;
@@ -42,7 +42,12 @@ export function readText(body: unknown, field: string, label: string, max: numbe
  */
 export function readScopes(body: unknown): Scope[] {
   const raw = bodyOf(body).scopes;
-  const list = Array.isArray(raw) ? raw : typeof raw === 'string' ? raw.split(',') : [];
+  let list: unknown[] = [];
+  if (Array.isArray(raw)) {
+    list = raw;
+  } else if (typeof raw === 'string') {
+    list = raw.split(',');
+  }
   const chosen = new Set<Scope>();
   for (const entry of list) {
     const value = typeof entry === 'string' ? entry.trim().toLowerCase() : '';

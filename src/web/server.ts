@@ -90,9 +90,10 @@ function contentSecurityPolicy() {
 export async function buildHttpService(installation: Installation, options: HttpServiceOptions = {}): Promise<FastifyInstance> {
   const settings = options.settings ?? readHttpSettings(installation.ini);
   const loggerInstance: FastifyBaseLogger | undefined = options.logger;
+  const trustProxy = typeof settings.trustProxy === 'boolean' ? settings.trustProxy : [...settings.trustProxy];
   const app: FastifyInstance = Fastify({
     loggerInstance,
-    trustProxy: settings.trustProxy === false ? false : settings.trustProxy === true ? true : [...settings.trustProxy],
+    trustProxy,
     bodyLimit: BODY_LIMIT_BYTES,
   });
   const sessions = new SessionManager(installation.context, settings);

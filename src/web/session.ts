@@ -4,7 +4,7 @@ import type { TwoStepContext } from '../core/context';
 import { isLoopbackHost, type HttpSettings } from './settings';
 
 /**
- * Where a browser session stands:
+ * Stage of a browser session:
  * - `anonymous`: no account yet; holds only the CSRF secret of the sign-in form.
  * - `second-factor`: the password page was submitted; the code page comes next.
  * - `setup`: policy is mandatory and the account has no device; only the setup pages are reachable.
@@ -97,8 +97,8 @@ function freshData(now: number): SessionData {
 }
 
 /**
- * Server-side sessions in the TwoStep store. The cookie holds a random id; the store key is a
- * keyed hash of it, so a copy of the store cannot be turned into a working cookie.
+ * Server-side sessions in the TwoStep store. The cookie contains a random id, and the store key is
+ * a keyed hash of it, so a copy of the store cannot be turned into a working cookie.
  */
 export class SessionManager {
   constructor(
@@ -214,7 +214,7 @@ export class SessionManager {
     session.data.lastSeenAt = now;
     await this.context.store.set(this.storeKey(session.id), session.data, this.ttlMs(session.data, now));
     if (session.issued) {
-      // No Max-Age: the browser forgets the cookie when it closes; the server enforces the limits.
+      // No Max-Age, so the browser drops the cookie when it closes. The server enforces the time limits.
       reply.setCookie(name, session.id, cookieOptions);
     }
   }

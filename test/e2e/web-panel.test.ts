@@ -28,8 +28,8 @@ describeWithPrograms('web panel in Chromium', ['/usr/bin/chromium'], function ()
   let page: Page;
   let profile: string;
   let baseUrl: string;
-  // The panel runs on an injected clock so that a new time step needs no 30 s wait;
-  // Haraka keeps the real clock, which is fine because it only sees the app password.
+  // The panel runs on an injected clock so that a new time step needs no 30 s wait.
+  // Haraka keeps the real clock, which is fine because it only checks the app password.
   const clock = new TestClock(Date.now());
 
   /** Screenshots the current page at desktop and phone width. */
@@ -99,7 +99,7 @@ describeWithPrograms('web panel in Chromium', ['/usr/bin/chromium'], function ()
     await page.waitForURL('**/settings/2sv/start');
     await shot('03-get-started');
 
-    // Past the re-verification window, so the panel asks for the password again.
+    // Past the re-verification window, so the panel requests the password again.
     clock.advanceSeconds(301);
     await page.click('a:has-text("Get Started")');
     await page.waitForURL('**/verify?next=*');

@@ -109,7 +109,7 @@ export interface PanelFixture {
 /** Default test config: no throttling delay, so failures reply at once. */
 export const FAST_INI = '[throttle]\nmax_delay = 0\n';
 
-/** A test installation with one account and the HTTP service built on it (not listening). */
+/** Creates a test installation with one account and the HTTP service on it (not listening). */
 export async function createPanelFixture(iniText = FAST_INI, options: HttpServiceOptions = {}): Promise<PanelFixture> {
   const installation = await createTestInstallation({ iniText });
   await installation.passwdFile!.setPassword(ALICE, ALICE_PASSWORD);
@@ -147,7 +147,7 @@ export function recoveryCodesFromPage(html: string): string[] {
   return [...html.matchAll(/<li><code>([a-z0-9-]+)<\/code><\/li>/g)].map((match) => match[1]);
 }
 
-/** The code an authenticator app shows at the installation's current time. */
+/** Computes the code an authenticator app shows at the installation's current time. */
 export async function currentCode(installation: TestInstallation, secretKey: string): Promise<string> {
   return generateCode(secretKey, Math.floor(installation.clock.now() / 1000));
 }

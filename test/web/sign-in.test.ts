@@ -12,7 +12,7 @@ import {
 } from './panel-client';
 import { readHttpSettings } from '../../src/web/settings';
 
-/** The page body without its per-request CSRF tokens, to compare two replies. */
+/** Blanks the per-request CSRF tokens of a page, to compare two replies. */
 function withoutTokens(html: string): string {
   return html.replace(/name="_csrf" value="[^"]+"/g, 'name="_csrf" value=""');
 }

@@ -27,7 +27,13 @@ async function renderFormError(
 export async function registerSignInRoutes(app: FastifyInstance, web: WebContext): Promise<void> {
   app.get('/', async (request, reply) => {
     const { stage } = request.session.data;
-    return reply.redirect(stage === 'signed-in' ? '/settings' : stage === 'setup' ? '/settings/2sv/start' : '/sign-in', 303);
+    if (stage === 'signed-in') {
+      return reply.redirect('/settings', 303);
+    }
+    if (stage === 'setup') {
+      return reply.redirect('/settings/2sv/start', 303);
+    }
+    return reply.redirect('/sign-in', 303);
   });
 
   app.get('/sign-in', async (request, reply) => {
