@@ -18,6 +18,8 @@ export const COMMAND_GROUPS: readonly string[] = [
   'domain',
   'accounts',
   'audit',
+  'serve',
+  'migrate',
 ];
 
 /** Loads one command group module and checks its shape. */
