@@ -52,6 +52,10 @@ export class SqliteStore implements Store {
 
   private async createTables(): Promise<void> {
     await this.adapter.query('PRAGMA journal_mode = WAL');
+    // In WAL mode, NORMAL syncs at checkpoints instead of every commit: a crashed process loses
+    // nothing, and only a power loss or OS crash can lose the last commits. That is the trade
+    // made for login throughput; see the README's limits.
+    await this.adapter.query('PRAGMA synchronous = NORMAL');
     if (this.path !== ':memory:') {
       // The file holds encrypted secret keys and keyed hashes: readable by the owner only.
       chmodSync(this.path, 0o600);
