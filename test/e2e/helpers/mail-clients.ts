@@ -1,5 +1,6 @@
 import { connect, type Socket } from 'node:net';
 import { ImapFlow } from 'imapflow';
+import SMTPConnection from 'nodemailer/lib/smtp-connection';
 
 export interface ImapOutcome {
   readonly ok: boolean;
@@ -77,4 +78,34 @@ function lineReader(socket: Socket): { next(): Promise<string> } {
   return {
     next: () => new Promise((resolve) => (ready.length > 0 ? resolve(ready.shift()!) : waiting.push(resolve))),
   };
+}
+
+export interface SmtpOutcome {
+  readonly ok: boolean;
+  readonly code?: number;
+  readonly response?: string;
+}
+
+/** Connects without TLS and sends AUTH PLAIN with nodemailer's SMTP client. */
+export async function smtpLogin(port: number, user: string, pass: string, localAddress = '127.0.0.1'): Promise<SmtpOutcome> {
+  const connection = new SMTPConnection({ host: '127.0.0.1', port, secure: false, ignoreTLS: true, localAddress, connectionTimeout: 10_000, authMethod: 'PLAIN' });
+  connection.on('error', () => undefined);
+  try {
+    await new Promise<void>((resolve, reject) => {
+      connection.once('error', reject);
+      connection.connect(() => resolve());
+    });
+    return await new Promise<SmtpOutcome>((resolve) => {
+      connection.login({ user, pass }, (error) => {
+        if (error) {
+          const failure = error as Error & { responseCode?: number; response?: string };
+          resolve({ ok: false, code: failure.responseCode, response: failure.response });
+        } else {
+          resolve({ ok: true });
+        }
+      });
+    });
+  } finally {
+    connection.close();
+  }
 }
