@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { prepareHarakaInstance, spawnHaraka } from '../../src/stack/haraka-instance';
@@ -33,6 +33,9 @@ describeWithPrograms(
       harakaHome = mkdtempSync(join(tmpdir(), 'twostep-haraka-'));
       const harakaPort = await freePort();
       await prepareHarakaInstance({ home: harakaHome, smtpPort: harakaPort, httpPort: await freePort(), logLevel: 'warn' });
+      // nginx talks to its SMTP backend in plaintext, and without the tls plugin Haraka skips
+      // generating Diffie-Hellman parameters (an `openssl dhparam` run of minutes).
+      writeFileSync(join(harakaHome, 'config', 'plugins'), 'twostep\n');
       haraka = spawnHaraka(harakaHome);
       await waitForPort(harakaPort, 30_000);
 
