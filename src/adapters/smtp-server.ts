@@ -18,7 +18,7 @@ export type SmtpAuthCallback = (error: Error | null | undefined, response?: { us
 export type SmtpAuthHandler = (auth: SmtpAuthRequest, session: SmtpAuthSession, callback: SmtpAuthCallback) => void;
 
 export interface SmtpAuthHandlerOptions {
-  /** An open installation; when missing, one is opened from `configDir` on the first login. */
+  /** An open installation. Without it, the handler opens one from `configDir` on the first login. */
   readonly installation?: Installation;
   readonly configDir?: string;
   readonly logger?: Logger;
