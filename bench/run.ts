@@ -223,7 +223,7 @@ async function runStore(name: string, store: 'sqlite' | 'redis', accountCount: n
     const env: NodeJS.ProcessEnv = { ...process.env, [ENCRYPTION_KEY_ENV]: randomBytes(32).toString('base64'), TWOSTEP_DATA_DIR: join(home, 'data') };
     const passwdPath = join(home, 'data', 'passwd');
     const storeUrl = store === 'redis' ? redis!.url(`bench${Date.now()}`) : '';
-    const extraIni = ['[store]', `url = ${storeUrl}`, '[backend]', `passwd_file = ${passwdPath}`].join('\n');
+    const extraIni = ['[store]', `url = ${storeUrl}`, '[backend]', `passwd_file = ${passwdPath}`, '[nginx]', 'imap_server = 127.0.0.1:1143'].join('\n');
     const [oursPort, baselinePort, httpPort] = [await freePort(), await freePort(), await freePort()];
     const oursHome = join(home, 'twostep');
     await prepareTwoStepHaraka(oursHome, oursPort, httpPort, extraIni);

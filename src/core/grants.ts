@@ -63,10 +63,16 @@ export async function createGrant(context: TwoStepContext, key: string, account:
 /**
  * Uses a grant if it is live and its device still exists, and extends its idle timeout up
  * to the hard maximum age. Returns the device id of a usable grant. Expiry is checked against
- * the injected clock; the store TTL only removes old grants.
+ * the injected clock; the store TTL only removes old grants. `preloaded` passes a grant
+ * already read with the account state, saving a round trip.
  */
-export async function useGrant(context: TwoStepContext, key: string, record: AccountRecord): Promise<string | undefined> {
-  const grant = await context.store.get<GrantRecord>(key);
+export async function useGrant(
+  context: TwoStepContext,
+  key: string,
+  record: AccountRecord,
+  preloaded?: { readonly grant: GrantRecord | undefined },
+): Promise<string | undefined> {
+  const grant = preloaded ? preloaded.grant : await context.store.get<GrantRecord>(key);
   if (!grant || grant.account !== record.account) {
     return undefined;
   }

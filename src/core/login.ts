@@ -4,13 +4,12 @@ import { normalizeAppPassword } from './app-passwords';
 import type { TwoStepContext } from './context';
 import { splitPasswordAndCode } from './credentials';
 import { TwoStepError, isTwoStepError } from './errors';
-import { createGrant, grantKey, useGrant } from './grants';
+import { createGrant, grantKey, useGrant, type GrantRecord } from './grants';
 import { keys, type AccountRecord, type AppPasswordRecord, type LastUse, type Protocol } from './model';
 import { loadAccountState } from './state';
 import { constantTimeEqual } from './secrets';
 import { recordFailure, type FailureKind } from './throttle';
 import { checkCode, DEFAULT_TOTP_SETTINGS } from './totp';
-import type { PolicyValue } from './model';
 
 /** Longest secret accepted from a client; anything longer is rejected before any check. */
 export const MAX_SECRET_LENGTH = 1024;
@@ -91,7 +90,9 @@ async function decide(context: TwoStepContext, request: LoginRequest): Promise<L
     throw error;
   }
 
-  const state = await loadAccountState(context, account);
+  // The grant for this exact credential is read with the account state: one round trip, not two.
+  const key = grantKey(context, account, secret, ip, protocol);
+  const state = await loadAccountState(context, account, [key]);
   const { record, policy } = state;
 
   if (protocol !== 'web') {
@@ -105,7 +106,7 @@ async function decide(context: TwoStepContext, request: LoginRequest): Promise<L
   if (policy.policy === 'disabled' || (!enrolled && policy.policy === 'optional')) {
     return decidePasswordOnly(context, account, request);
   }
-  return decideSecondFactor(context, record, policy.policy, request);
+  return decideSecondFactor(context, record, request, key, { grant: state.extra[0] as GrantRecord | undefined });
 }
 
 async function tryAppPassword(
@@ -190,15 +191,15 @@ async function decidePasswordOnly(context: TwoStepContext, account: string, requ
 async function decideSecondFactor(
   context: TwoStepContext,
   record: AccountRecord,
-  policy: PolicyValue,
   request: LoginRequest,
+  key: string,
+  preloaded: { readonly grant: GrantRecord | undefined },
 ): Promise<LoginDecision> {
   const { secret, protocol, ip } = request;
   const account = record.account;
   const enrolled = record.devices.length > 0;
-  const key = grantKey(context, account, secret, ip, protocol);
 
-  if (enrolled && (await useGrant(context, key, record))) {
+  if (enrolled && (await useGrant(context, key, record, preloaded))) {
     return { outcome: 'accepted', account, method: 'grant', password: splitPasswordAndCode(secret, digitsOf(record))?.password };
   }
 
@@ -235,12 +236,12 @@ async function decideSecondFactor(
       }
       return reject(context, 'second-factor', 'replay', account, ip, secret, protocol);
     }
-    await createGrant(context, key, account, device.id);
-    if (failedCodes > 0) {
-      await context.store.resetCounter(keys.secondFactorFailures(account));
-    }
-    // A code is used at most once per step, so its use is always recorded.
-    await recordUse(context, account, device.id, ip, protocol, 'password+code', true);
+    // These writes are independent of each other; a code is used at most once per step, so its use is always recorded.
+    await Promise.all([
+      createGrant(context, key, account, device.id),
+      failedCodes > 0 ? context.store.resetCounter(keys.secondFactorFailures(account)) : undefined,
+      recordUse(context, account, device.id, ip, protocol, 'password+code', true),
+    ]);
     return { outcome: 'accepted', account, method: 'password+code', password: parts.password };
   }
   return reject(context, 'second-factor', 'wrong-code', account, ip, secret, protocol);
@@ -287,8 +288,7 @@ async function recordUse(
       return;
     }
   }
-  await context.store.set(key, { at: now, ip, protocol } satisfies LastUse);
-  await auditLogin(context, account, ip, protocol, method);
+  await Promise.all([context.store.set(key, { at: now, ip, protocol } satisfies LastUse), auditLogin(context, account, ip, protocol, method)]);
 }
 
 async function auditLogin(context: TwoStepContext, account: string, ip: string, protocol: Protocol, method: LoginMethod): Promise<void> {

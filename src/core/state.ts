@@ -9,6 +9,8 @@ export interface AccountState {
   readonly stored: boolean;
   readonly levels: PolicyLevels;
   readonly policy: EffectivePolicy;
+  /** The values of `extraKeys`, read in the same round trip. */
+  readonly extra: readonly unknown[];
 }
 
 /**
@@ -18,12 +20,16 @@ async function readGlobalPolicy(context: TwoStepContext, stored: PolicySetting |
   return stored !== undefined && stored !== 'inherit' ? stored : context.options.globalPolicy;
 }
 
-/** Loads an account's record and the policy levels that apply to it, in two store round trips. */
-export async function loadAccountState(context: TwoStepContext, account: string): Promise<AccountState> {
-  const [storedRecord, domainRecord, globalSetting] = await context.store.getMany<unknown>([
+/**
+ * Loads an account's record and the policy levels that apply to it, in one store round trip
+ * (two when the account has a class). `extraKeys` are read in the same round trip.
+ */
+export async function loadAccountState(context: TwoStepContext, account: string, extraKeys: readonly string[] = []): Promise<AccountState> {
+  const [storedRecord, domainRecord, globalSetting, ...extra] = await context.store.getMany<unknown>([
     keys.account(account),
     keys.domain(domainOf(account)),
     keys.globalPolicy,
+    ...extraKeys,
   ]);
   const record = (storedRecord as AccountRecord | undefined) ?? emptyAccountRecord(account, context.now());
   const classRecord = record.accountClass
@@ -35,7 +41,7 @@ export async function loadAccountState(context: TwoStepContext, account: string)
     class: classRecord?.policy,
     account: record.policy,
   };
-  return { record: withoutExpiredPending(record, context.now()), stored: storedRecord !== undefined, levels, policy: resolvePolicy(levels) };
+  return { record: withoutExpiredPending(record, context.now()), stored: storedRecord !== undefined, levels, policy: resolvePolicy(levels), extra };
 }
 
 function withoutExpiredPending(record: AccountRecord, now: number): AccountRecord {
