@@ -1,6 +1,6 @@
 import { accountForLog, normalizeAccount } from './account';
 import { normalizeAppPassword } from './app-passwords';
-import type { TwoStepContext } from './context';
+import { notifyAccount, type TwoStepContext } from './context';
 import { splitPasswordAndCode } from './credentials';
 import { TwoStepError, isTwoStepError } from './errors';
 import { createGrant, grantKey, useGrant } from './grants';
@@ -176,7 +176,9 @@ async function reject(
   const { delayMs, lockedNow } = await recordFailure(context, kind, account, ip, secret);
   if (lockedNow) {
     context.logger.warn({ event: 'second-factor-locked', account, ip }, 'second factor locked after repeated failed verification codes');
-    await context.store.appendAudit({ at: context.now(), actor: 'system', action: 'second-factor-locked', account, ip, protocol });
+    const event = { at: context.now(), actor: 'system', action: 'second-factor-locked', account, ip, protocol };
+    await context.store.appendAudit(event);
+    notifyAccount(context, event);
   }
   return { outcome: 'rejected', reason, delayMs, account };
 }
