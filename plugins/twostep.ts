@@ -54,7 +54,7 @@ function harakaLogger(plugin: HarakaPlugin): Logger {
 }
 
 function loadIni(plugin: HarakaPlugin): void {
-  plugin.twostep_ini = plugin.config.get('twostep.ini', { booleans: ['audit.log_logins'] }, () => {
+  plugin.twostep_ini = plugin.config.get('twostep.ini', { booleans: ['+audit.log_logins'] }, () => {
     loadIni(plugin);
     plugin.loginfo('twostep.ini changed: settings reloaded');
   }) as IniConfig;

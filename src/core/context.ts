@@ -2,6 +2,7 @@ import type { PasswordBackend } from '../backends/types';
 import type { AuditEvent, Store } from '../store/types';
 import type { TwoStepOptions } from './options';
 import type { SecretBox } from './secrets';
+import type { FaultLog } from './fault-log';
 
 /** Structured log fields. Never put a password, code, secret key, app password or recovery code here. */
 export type LogFields = Record<string, string | number | boolean | undefined>;
@@ -27,6 +28,8 @@ export interface TwoStepContext {
   /** Milliseconds since the Unix epoch. */
   readonly now: () => number;
   readonly logger: Logger;
+  /** Rate-limits fault log lines; defaults to one per process. */
+  readonly faultLog?: FaultLog;
   /** Receives every audit event about an account, for example to email its owner. Optional: without it no email is sent. */
   readonly notify?: (event: AccountEvent) => Promise<void>;
 }

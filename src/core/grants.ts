@@ -2,6 +2,8 @@ import { isIPv4, isIPv6 } from 'node:net';
 import type { TwoStepContext } from './context';
 import { keys, type AccountRecord, type Protocol } from './model';
 
+const GRANT_REFRESH_MS = 60_000;
+
 /** A login grant: lets one client reuse one password+code string for a bounded time. */
 export interface GrantRecord {
   readonly account: string;
@@ -74,6 +76,11 @@ export async function useGrant(context: TwoStepContext, key: string, record: Acc
     return undefined;
   }
   const idleExpiresAt = Math.min(now + context.options.grantIdleTimeoutMs, grant.expiresAt);
-  await context.store.set(key, { ...grant, idleExpiresAt }, idleExpiresAt - now);
+  // Moving the idle timeout by less than a minute is not worth a write on every reconnect.
+  if (idleExpiresAt - grant.idleExpiresAt >= GRANT_REFRESH_MS || idleExpiresAt === grant.expiresAt) {
+    if (idleExpiresAt !== grant.idleExpiresAt) {
+      await context.store.set(key, { ...grant, idleExpiresAt }, idleExpiresAt - now);
+    }
+  }
   return grant.deviceId;
 }

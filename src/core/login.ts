@@ -1,10 +1,11 @@
 import { accountForLog, normalizeAccount } from './account';
+import { processFaultLog } from './fault-log';
 import { normalizeAppPassword } from './app-passwords';
 import { notifyAccount, type TwoStepContext } from './context';
 import { splitPasswordAndCode } from './credentials';
 import { TwoStepError, isTwoStepError } from './errors';
 import { createGrant, grantKey, useGrant } from './grants';
-import { keys, type AccountRecord, type AppPasswordRecord, type Protocol } from './model';
+import { keys, type AccountRecord, type AppPasswordRecord, type LastUse, type Protocol } from './model';
 import { loadAccountState } from './state';
 import { constantTimeEqual } from './secrets';
 import { isSecondFactorLocked, recordFailure, recordSecondFactorSuccess, type FailureKind } from './throttle';
@@ -60,10 +61,8 @@ export async function decideLogin(context: TwoStepContext, request: LoginRequest
     return decision;
   } catch (error) {
     const reason = isTwoStepError(error) ? error.code : 'ERR_INTERNAL';
-    context.logger.error(
-      { event: 'login', account: accountForLog(String(request.account)), protocol: request.protocol, ip: request.ip, result: 'temporary-failure', reason, cause: (error as Error).message },
-      'login could not be decided',
-    );
+    const fields = { event: 'login', account: accountForLog(String(request.account)), protocol: request.protocol, ip: request.ip, result: 'temporary-failure', reason };
+    (context.faultLog ?? processFaultLog).error(context.logger, (error as Error).message, fields, 'login could not be decided');
     return { outcome: 'temporary-failure', reason };
   }
 }
@@ -132,8 +131,7 @@ async function tryAppPassword(
   if (!match.scopes.includes(protocol)) {
     return { outcome: 'rejected', reason: 'app-password-scope', delayMs: 0, account: record.account };
   }
-  await context.store.set(keys.lastUse(record.account, match.id), { at: now, ip, protocol });
-  await auditLogin(context, record.account, ip, protocol, 'app-password');
+  await recordUse(context, record.account, match.id, ip, protocol, 'app-password');
   return { outcome: 'accepted', account: record.account, method: 'app-password' };
 }
 
@@ -240,8 +238,7 @@ async function decideSecondFactor(
     }
     await createGrant(context, key, account, device.id);
     await recordSecondFactorSuccess(context, account, ip);
-    await context.store.set(keys.lastUse(account, device.id), { at: context.now(), ip, protocol });
-    await auditLogin(context, account, ip, protocol, 'password+code');
+    await recordUse(context, account, device.id, ip, protocol, 'password+code');
     return { outcome: 'accepted', account, method: 'password+code', password: parts.password };
   }
   return reject(context, 'second-factor', 'wrong-code', account, ip, secret, protocol);
@@ -261,6 +258,25 @@ async function waitForGrant(context: TwoStepContext, key: string, record: Accoun
 /** All devices of an account must share one code length for the split; the first device sets it. */
 function digitsOf(record: AccountRecord): number {
   return record.devices[0]?.settings.digits ?? DEFAULT_TOTP_SETTINGS.digits;
+}
+
+/** Last use and the login audit event are written again only after this long, unless the client or protocol changed. */
+const USE_RECORD_INTERVAL_MS = 60_000;
+
+/**
+ * Records the last use of a device or an app password and audits the login. A client that
+ * reconnects every few seconds would otherwise write two rows per connection, so repeats from
+ * the same address and protocol within a minute only read.
+ */
+async function recordUse(context: TwoStepContext, account: string, id: string, ip: string, protocol: Protocol, method: LoginMethod): Promise<void> {
+  const now = context.now();
+  const key = keys.lastUse(account, id);
+  const previous = await context.store.get<LastUse>(key);
+  if (previous && previous.ip === ip && previous.protocol === protocol && now - previous.at < USE_RECORD_INTERVAL_MS) {
+    return;
+  }
+  await context.store.set(key, { at: now, ip, protocol } satisfies LastUse);
+  await auditLogin(context, account, ip, protocol, method);
 }
 
 async function auditLogin(context: TwoStepContext, account: string, ip: string, protocol: Protocol, method: LoginMethod): Promise<void> {

@@ -81,8 +81,8 @@ export async function isSecondFactorLocked(context: TwoStepContext, account: str
 
 /** Clears the account's failure counters after a successful second factor. */
 export async function recordSecondFactorSuccess(context: TwoStepContext, account: string, ip: string): Promise<void> {
-  await Promise.all([
-    context.store.resetCounter(keys.secondFactorFailures(account)),
-    context.store.resetCounter(keys.passwordFailuresByAccountAndIp(account, ip)),
-  ]);
+  // Reads are cheap and most logins have no failures to clear, so only non-zero counters are written.
+  const counters = [keys.secondFactorFailures(account), keys.passwordFailuresByAccountAndIp(account, ip)];
+  const counts = await Promise.all(counters.map((key) => context.store.readCounter(key)));
+  await Promise.all(counters.filter((_, index) => counts[index] > 0).map((key) => context.store.resetCounter(key)));
 }

@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { createDiffieHellmanGroup } from 'node:crypto';
 import { existsSync, promises as fs } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { generate } from 'selfsigned';
@@ -31,7 +32,8 @@ export async function prepareHarakaInstance(options: HarakaInstanceOptions): Pro
   const config = join(options.home, 'config');
   await fs.mkdir(config, { recursive: true, mode: 0o700 });
 
-  // Haraka's own defaults (connection.ini and others), as `haraka -i` copies them into a new instance.
+  // Haraka's own defaults, as `haraka -i` copies them into a new instance. Haraka reads
+  // connection.ini only from the instance folder and crashes on every connection without it.
   const harakaDefaults = join(dirname(require.resolve('Haraka/package.json')), 'config');
   for (const entry of await fs.readdir(harakaDefaults, { withFileTypes: true })) {
     if (entry.isFile()) {
@@ -60,6 +62,10 @@ export async function prepareHarakaInstance(options: HarakaInstanceOptions): Pro
     await fs.writeFile(certPath, pems.cert);
   }
 
+  // Without dhparams.pem Haraka's tls plugin starts `openssl dhparam 2048`, which runs for
+  // minutes and outlives a Haraka that stops sooner. The RFC 3526 2048-bit group is public and fixed.
+  await writeIfMissing(join(config, 'dhparams.pem'), standardDhParameters());
+
   const iniPath = join(config, 'twostep.ini');
   const generated = [
     '; Written by the TwoStep stack on each start; edit the settings below the marker line.',
@@ -86,6 +92,17 @@ export async function prepareHarakaInstance(options: HarakaInstanceOptions): Pro
   if (!existsSync(link)) {
     await fs.symlink(PACKAGE_ROOT, link, 'dir');
   }
+}
+
+/** Encodes the RFC 3526 2048-bit MODP group as a PEM `DH PARAMETERS` block (DER: SEQUENCE { INTEGER p, INTEGER 2 }). */
+function standardDhParameters(): string {
+  const prime = createDiffieHellmanGroup('modp14').getPrime();
+  const integer = Buffer.concat([Buffer.from([0x02, 0x82, 0x01, 0x01, 0x00]), prime]);
+  const generator = Buffer.from([0x02, 0x01, 0x02]);
+  const body = Buffer.concat([integer, generator]);
+  const der = Buffer.concat([Buffer.from([0x30, 0x82, body.length >> 8, body.length & 0xff]), body]);
+  const lines = der.toString('base64').match(/.{1,64}/g) ?? [];
+  return `-----BEGIN DH PARAMETERS-----\n${lines.join('\n')}\n-----END DH PARAMETERS-----\n`;
 }
 
 /** Starts Haraka on a prepared instance folder. */

@@ -3,6 +3,8 @@
 import { createLogger } from '../logger';
 import { defaultHome, openInstallation } from '../installation';
 import { prepareHarakaInstance, spawnHaraka } from './haraka-instance';
+import { buildHttpService } from '../web/server';
+import { readHttpSettings } from '../web/settings';
 
 function readPort(name: string, fallback: number): number {
   const raw = process.env[name];
@@ -27,6 +29,12 @@ async function main(): Promise<void> {
   // key before Haraka's workers start, and fails early with a clear message on a wrong key.
   const installation = await openInstallation({ configDir: `${home}/config`, logger });
 
+  // The panel runs in this process, on the same store as Haraka's workers.
+  const httpSettings = readHttpSettings(installation.ini);
+  const http = await buildHttpService(installation, { settings: httpSettings, logger });
+  await http.listen({ host: httpSettings.host, port: httpSettings.port });
+  const panelUrl = `http://${httpSettings.host}:${httpSettings.port}/`;
+
   const haraka = spawnHaraka(home);
   haraka.stdout?.pipe(process.stdout);
   haraka.stderr?.pipe(process.stderr);
@@ -41,7 +49,7 @@ async function main(): Promise<void> {
     haraka.kill('SIGTERM');
     const forceTimer = setTimeout(() => haraka.kill('SIGKILL'), 5000);
     forceTimer.unref();
-    void installation.close();
+    void http.close().finally(() => installation.close());
   };
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGTERM', () => stop('SIGTERM'));
@@ -50,7 +58,10 @@ async function main(): Promise<void> {
       logger.error({ code: code ?? undefined, signal: signal ?? undefined }, 'Haraka exited unexpectedly');
       process.exitCode = 1;
     }
-    void installation.close().finally(() => process.exit());
+    void http
+      .close()
+      .then(() => installation.close())
+      .finally(() => process.exit());
   });
 
   process.stdout.write(
@@ -58,9 +69,11 @@ async function main(): Promise<void> {
       '',
       `TwoStep is running. State is kept in ${home}`,
       `  SMTP submission: 127.0.0.1:${smtpPort} (STARTTLS, self-signed certificate; AUTH PLAIN/LOGIN after STARTTLS)`,
+      `  Web panel:       ${panelUrl}`,
       '',
       'Next steps, in another terminal:',
       '  printf "%s" "a-long-password" | npx twostep passwd alice@example.test',
+      `  Open ${panelUrl} and sign in as alice@example.test to turn on 2-Step Verification, or:`,
       '  npx twostep secret reset alice@example.test     # prints the QR code and otpauth link',
       '  npx twostep code alice@example.test             # the current verification code',
       `  Sign in over SMTP as alice@example.test with the password followed by the code.`,

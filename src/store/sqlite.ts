@@ -3,11 +3,14 @@ import { dirname } from 'node:path';
 import Keyv from 'keyv';
 import KeyvSqlite from '@keyv/sqlite';
 import { storeUnavailable } from '../core/errors';
-import type { AuditEvent, AuditQuery, Store } from './types';
+import { isExpiredEntry, type AuditEvent, type AuditQuery, type Store, type StoreEntry } from './types';
 
 const NAMESPACE = 'twostep';
 const TABLE = 'keyv';
 const MAX_UPDATE_ATTEMPTS = 50;
+/** Rows per multi-row INSERT when importing; keeps each statement under SQLite's parameter limit. */
+const IMPORT_ROWS_PER_STATEMENT = 200;
+const AUDIT_COLUMNS = ['at', 'actor', 'action', 'account', 'ip', 'protocol', 'detail'] as const;
 
 interface Envelope<T> {
   value: T;
@@ -49,6 +52,10 @@ export class SqliteStore implements Store {
 
   private async createTables(): Promise<void> {
     await this.adapter.query('PRAGMA journal_mode = WAL');
+    // In WAL mode, NORMAL syncs at checkpoints instead of every commit: a crashed process loses
+    // nothing, and only a power loss or OS crash can lose the last commits. That is the trade
+    // made for login throughput; see the README's limits.
+    await this.adapter.query('PRAGMA synchronous = NORMAL');
     if (this.path !== ':memory:') {
       // The file holds encrypted secret keys and keyed hashes: readable by the owner only.
       chmodSync(this.path, 0o600);
@@ -232,15 +239,103 @@ export class SqliteStore implements Store {
     const where = conditions.length > 0 ? `WHERE ${conditions.join(' AND ')}` : '';
     parameters.push(query.limit ?? 100);
     const rows = await this.query('audit', `SELECT * FROM twostep_audit ${where} ORDER BY id DESC LIMIT ?`, ...parameters);
-    return rows.map((row) => {
-      const event: Record<string, unknown> = { at: Number(row.at), actor: row.actor, action: row.action };
-      for (const field of ['account', 'ip', 'protocol', 'detail']) {
-        if (row[field] !== null && row[field] !== undefined) {
-          event[field] = row[field];
-        }
+    return rows.map(auditEventOf);
+  }
+
+  async *exportEntries(batchSize = 1000): AsyncIterable<StoreEntry[]> {
+    const prefix = `${NAMESPACE}:`;
+    let after = prefix;
+    for (;;) {
+      const rows = await this.query('export', `SELECT key, value FROM ${TABLE} WHERE key > ? AND key < ? ORDER BY key LIMIT ?`, after, `${NAMESPACE};`, batchSize);
+      if (rows.length === 0) {
+        break;
       }
-      return event as unknown as AuditEvent;
+      after = String(rows[rows.length - 1].key);
+      yield rows.map((row) => {
+        const envelope = JSON.parse(String(row.value)) as Envelope<unknown>;
+        const entry: StoreEntry = { type: 'value', key: String(row.key).slice(prefix.length), value: envelope.value };
+        return typeof envelope.expires === 'number' ? { ...entry, expiresAt: envelope.expires } : entry;
+      });
+    }
+
+    yield* this.exportTable('twostep_steps', batchSize, (row) => ({ type: 'step', key: String(row.key), step: Number(row.step) }));
+    yield* this.exportTable('twostep_counters', batchSize, (row) => {
+      const entry: StoreEntry = { type: 'counter', key: String(row.key), count: Number(row.count) };
+      return typeof row.expires === 'number' ? { ...entry, expiresAt: row.expires } : entry;
     });
+
+    let lastId = 0;
+    for (;;) {
+      const rows = await this.query('export', 'SELECT * FROM twostep_audit WHERE id > ? ORDER BY id LIMIT ?', lastId, batchSize);
+      if (rows.length === 0) {
+        break;
+      }
+      lastId = Number(rows[rows.length - 1].id);
+      yield rows.map((row) => ({ type: 'audit', event: auditEventOf(row) }));
+    }
+  }
+
+  private async *exportTable(table: string, batchSize: number, toEntry: (row: Row) => StoreEntry): AsyncIterable<StoreEntry[]> {
+    let after = '';
+    for (;;) {
+      const rows = await this.query('export', `SELECT * FROM ${table} WHERE key > ? ORDER BY key LIMIT ?`, after, batchSize);
+      if (rows.length === 0) {
+        return;
+      }
+      after = String(rows[rows.length - 1].key);
+      yield rows.map(toEntry);
+    }
+  }
+
+  async importEntries(entries: readonly StoreEntry[]): Promise<void> {
+    const now = Date.now();
+    const live = entries.filter((entry) => !isExpiredEntry(entry, now));
+    const values: unknown[][] = [];
+    const steps: unknown[][] = [];
+    const counters: unknown[][] = [];
+    const events: unknown[][] = [];
+    for (const entry of live) {
+      switch (entry.type) {
+        case 'value': {
+          const envelope: Envelope<unknown> = entry.expiresAt === undefined ? { value: entry.value } : { value: entry.value, expires: entry.expiresAt };
+          values.push([`${NAMESPACE}:${entry.key}`, JSON.stringify(envelope)]);
+          break;
+        }
+        case 'step':
+          steps.push([entry.key, entry.step]);
+          break;
+        case 'counter':
+          counters.push([entry.key, entry.count, entry.expiresAt ?? null]);
+          break;
+        case 'audit':
+          events.push(AUDIT_COLUMNS.map((column) => entry.event[column] ?? null));
+          break;
+      }
+    }
+    await this.insertRows(`${TABLE} (key, value)`, values, 'ON CONFLICT (key) DO UPDATE SET value = excluded.value');
+    await this.insertRows('twostep_steps (key, step)', steps, 'ON CONFLICT (key) DO UPDATE SET step = excluded.step');
+    await this.insertRows('twostep_counters (key, count, expires)', counters, 'ON CONFLICT (key) DO UPDATE SET count = excluded.count, expires = excluded.expires');
+    await this.insertRows(`twostep_audit (${AUDIT_COLUMNS.join(', ')})`, events, '');
+  }
+
+  /** Inserts rows with multi-row statements; each statement is one transaction, so a batch lands fast. */
+  private async insertRows(target: string, rows: readonly unknown[][], conflict: string): Promise<void> {
+    for (let start = 0; start < rows.length; start += IMPORT_ROWS_PER_STATEMENT) {
+      const chunk = rows.slice(start, start + IMPORT_ROWS_PER_STATEMENT);
+      const placeholders = chunk.map((row) => `(${row.map(() => '?').join(', ')})`).join(', ');
+      await this.query('import', `INSERT INTO ${target} VALUES ${placeholders} ${conflict}`, ...chunk.flat());
+    }
+  }
+
+  async isEmpty(): Promise<boolean> {
+    const rows = await this.query(
+      'read',
+      `SELECT EXISTS (SELECT 1 FROM ${TABLE} WHERE key > ? AND key < ?) OR EXISTS (SELECT 1 FROM twostep_steps)
+         OR EXISTS (SELECT 1 FROM twostep_counters) OR EXISTS (SELECT 1 FROM twostep_audit) AS used`,
+      `${NAMESPACE}:`,
+      `${NAMESPACE};`,
+    );
+    return Number(rows[0].used) === 0;
   }
 
   async close(): Promise<void> {
@@ -251,4 +346,14 @@ export class SqliteStore implements Store {
     }
     await this.keyv.disconnect().catch(() => undefined);
   }
+}
+
+function auditEventOf(row: Row): AuditEvent {
+  const event: Record<string, unknown> = { at: Number(row.at), actor: row.actor, action: row.action };
+  for (const field of ['account', 'ip', 'protocol', 'detail']) {
+    if (row[field] !== null && row[field] !== undefined) {
+      event[field] = row[field];
+    }
+  }
+  return event as unknown as AuditEvent;
 }

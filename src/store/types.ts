@@ -18,6 +18,16 @@ export interface AuditQuery {
 }
 
 /**
+ * One record of a store, as `exportEntries` yields it and `importEntries` writes it; `twostep
+ * migrate` copies an installation with these. Expiry times are absolute (ms since the epoch).
+ */
+export type StoreEntry =
+  | { readonly type: 'value'; readonly key: string; readonly value: unknown; readonly expiresAt?: number }
+  | { readonly type: 'step'; readonly key: string; readonly step: number }
+  | { readonly type: 'counter'; readonly key: string; readonly count: number; readonly expiresAt?: number }
+  | { readonly type: 'audit'; readonly event: AuditEvent };
+
+/**
  * The storage contract that every backend (SQLite, Redis) fulfils. Every method rejects with
  * a TwoStepError ERR_STORE_UNAVAILABLE when the backend fails: a fault is never reported as
  * "not found".
@@ -61,5 +71,20 @@ export interface Store {
   /** Returns matching audit events, newest first. */
   listAudit(query: AuditQuery): Promise<AuditEvent[]>;
 
+  /** Yields every record in batches of about `batchSize`: values, step claims, counters, then audit events oldest first. */
+  exportEntries(batchSize?: number): AsyncIterable<StoreEntry[]>;
+  /**
+   * Writes records as given, replacing values, claims and counters under the same keys and
+   * appending audit events in order. Records whose expiry has passed are skipped.
+   */
+  importEntries(entries: readonly StoreEntry[]): Promise<void>;
+  /** Returns true when the store holds no record of any kind. */
+  isEmpty(): Promise<boolean>;
+
   close(): Promise<void>;
+}
+
+/** True for a value or counter whose expiry time has passed; such records are not copied. */
+export function isExpiredEntry(entry: StoreEntry, now: number): boolean {
+  return (entry.type === 'value' || entry.type === 'counter') && entry.expiresAt !== undefined && entry.expiresAt <= now;
 }

@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { RawSmtpSession } from '../helpers/smtp-raw';
 import { createAppPassword, provisionSecretKey } from '../../src/core/accounts';
 import { generateCode } from '../../src/core/totp';
 import { SMTP_REJECT, SMTP_TEMPORARY } from '../../src/adapters/replies';
@@ -59,7 +61,7 @@ describe('Haraka with the twostep plugin', function () {
   }
 
   before(async () => {
-    haraka = await startHaraka();
+    haraka = await startHaraka({ probeNotes: true });
     await haraka.installation.passwdFile!.setPassword(ALICE, PASSWORD, 'BLF-CRYPT');
     await haraka.installation.passwdFile!.setPassword('bob@example.org', 'bob password', 'SHA512-CRYPT');
     await haraka.installation.passwdFile!.setPassword('carol@example.org', 'carol password', 'ARGON2ID');
@@ -129,6 +131,24 @@ describe('Haraka with the twostep plugin', function () {
     assert.deepEqual(await smtpLogin(haraka.port, ALICE, smtpOnly.appPassword, { localAddress: '127.0.0.11' }), { ok: true });
     const wrongScope = await smtpLogin(haraka.port, ALICE, imapOnly.appPassword, { localAddress: '127.0.0.12' });
     assert.deepEqual(wrongScope, { ok: false, code: 535, response: `535 ${REJECT_TEXT}` });
+  });
+
+  it('keeps no password in the connection notes', async () => {
+    const account = await enrolledAccount();
+    const probeFile = join(haraka.home, 'notes.json');
+    await awayFromStepEdge();
+    const secret = `${PASSWORD}${await currentCode()}`;
+    const session = await RawSmtpSession.open(haraka.port);
+    try {
+      const credentials = Buffer.from(`\u0000${account}\u0000${secret}`).toString('base64');
+      assert.match(await session.command(`AUTH PLAIN ${credentials}`), /^235 /);
+      await session.command('MAIL FROM:<probe@example.org>');
+    } finally {
+      session.close();
+    }
+    const notes = readFileSync(probeFile, 'utf8');
+    assert.match(notes, /auth_user/);
+    assert.ok(!notes.includes(PASSWORD), `the password is in connection.notes: ${notes}`);
   });
 
   it('keeps no password in the log', () => {

@@ -1,5 +1,5 @@
 import type { ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { appendFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -23,6 +23,8 @@ export interface StartHarakaOptions {
   readonly workers?: number;
   readonly extraIni?: string;
   readonly env?: NodeJS.ProcessEnv;
+  /** Adds a plugin that writes connection.notes to HOME/notes.json at MAIL FROM. */
+  readonly probeNotes?: boolean;
 }
 
 /** Starts a real Haraka process with the twostep plugin on a free port of 127.0.0.1. */
@@ -30,6 +32,14 @@ export async function startHaraka(options: StartHarakaOptions = {}): Promise<Run
   const home = mkdtempSync(join(tmpdir(), 'twostep-haraka-'));
   const port = await freePort();
   await prepareHarakaInstance({ home, smtpPort: port, httpPort: await freePort(), extraIni: options.extraIni, workers: options.workers, logLevel: 'notice' });
+  if (options.probeNotes) {
+    mkdirSync(join(home, 'plugins'), { recursive: true });
+    writeFileSync(
+      join(home, 'plugins', 'notes_probe.js'),
+      `exports.hook_mail = function (next, connection) {\n  require('fs').writeFileSync(${JSON.stringify(join(home, 'notes.json'))}, JSON.stringify(connection.notes));\n  next();\n};\n`,
+    );
+    appendFileSync(join(home, 'config', 'plugins'), 'notes_probe\n');
+  }
   const env = { ...process.env, ...options.env };
   const installation = await openInstallation({ configDir: join(home, 'config'), env });
   const child = spawnHaraka(home, env);

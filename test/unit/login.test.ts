@@ -13,6 +13,7 @@ import type { PasswordBackend } from '../../src/backends/types';
 import { PasswdFileBackend } from '../../src/backends/passwd-file';
 import { createTestInstallation, RFC_KEY, type TestInstallation } from '../helpers/installation';
 import type { Logger, LogFields } from '../../src/core/context';
+import { FaultLog } from '../../src/core/fault-log';
 
 const ALICE = 'alice@example.org';
 const PASSWORD = 'Winter2024123456';
@@ -314,11 +315,19 @@ describe('decideLogin', () => {
           return Reflect.get(target, property, receiver);
         },
       });
-      const decision = await decideLogin({ ...installation.context, store: failing, logger }, request(`${PASSWORD}081804`));
-      assert.equal(decision.outcome, 'temporary-failure');
-      assert.equal(logged.length, 1);
+      const context = { ...installation.context, store: failing, logger, faultLog: new FaultLog(60_000, installation.clock.now) };
+      for (let i = 0; i < 5; i++) {
+        const decision = await decideLogin(context, request(`${PASSWORD}081804`));
+        assert.equal(decision.outcome, 'temporary-failure');
+      }
+      assert.equal(logged.length, 1, 'the same fault is logged once per minute');
       assert.match(String(logged[0][0].cause), /disk I\/O error/);
       assert.ok(!JSON.stringify(logged).includes(PASSWORD));
+
+      installation.clock.advanceSeconds(61);
+      await decideLogin(context, request(`${PASSWORD}081804`));
+      assert.equal(logged.length, 2);
+      assert.equal(logged[1][0].repeats_since_last_log, 4);
     });
 
     it('a password backend that hangs is a temporary failure', async () => {

@@ -19,6 +19,8 @@ export const COMMAND_GROUPS: readonly string[] = [
   'branding',
   'accounts',
   'audit',
+  'serve',
+  'migrate',
 ];
 
 /** Loads one command group module and checks its shape. */

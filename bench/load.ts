@@ -1,0 +1,84 @@
+import { performance } from 'node:perf_hooks';
+
+export interface LoadResult {
+  readonly count: number;
+  readonly failures: number;
+  readonly durationMs: number;
+  readonly perSecond: number;
+  readonly p50Ms: number;
+  readonly p99Ms: number;
+  /** The first failure's message, for the report. */
+  readonly firstFailure?: string;
+}
+
+/** A load run with its raw latencies, so runs done in rounds can be merged. */
+export interface MeasuredLoad extends LoadResult {
+  readonly latencies: readonly number[];
+}
+
+/** Adds up runs done in rounds: counts and durations add, percentiles come from all latencies. */
+export function mergeLoads(parts: readonly MeasuredLoad[]): LoadResult {
+  const latencies = parts.flatMap((part) => part.latencies).sort((a, b) => a - b);
+  const count = parts.reduce((sum, part) => sum + part.count, 0);
+  const durationMs = parts.reduce((sum, part) => sum + part.durationMs, 0);
+  return {
+    count,
+    failures: parts.reduce((sum, part) => sum + part.failures, 0),
+    durationMs,
+    perSecond: (count / durationMs) * 1000,
+    p50Ms: percentile(latencies, 0.5),
+    p99Ms: percentile(latencies, 0.99),
+    firstFailure: parts.find((part) => part.firstFailure !== undefined)?.firstFailure,
+  };
+}
+
+export function percentile(sorted: readonly number[], fraction: number): number {
+  if (sorted.length === 0) {
+    return NaN;
+  }
+  const index = Math.min(sorted.length - 1, Math.max(0, Math.ceil(fraction * sorted.length) - 1));
+  return sorted[index];
+}
+
+/**
+ * Runs `count` tasks with at most `concurrency` in flight and measures each one. A task
+ * resolves true on the expected outcome; false or a throw counts as a failure.
+ */
+export async function runLoad(count: number, concurrency: number, task: (index: number) => Promise<boolean>, firstIndex = 0): Promise<MeasuredLoad> {
+  const latencies: number[] = [];
+  let failures = 0;
+  let firstFailure: string | undefined;
+  let next = firstIndex;
+  const end = firstIndex + count;
+  const started = performance.now();
+  async function worker(): Promise<void> {
+    while (next < end) {
+      const index = next++;
+      const begin = performance.now();
+      let ok = false;
+      try {
+        ok = await task(index);
+      } catch (error) {
+        firstFailure ??= (error as Error).message;
+      }
+      latencies.push(performance.now() - begin);
+      if (!ok) {
+        failures += 1;
+        firstFailure ??= `task ${index} returned an unexpected outcome`;
+      }
+    }
+  }
+  await Promise.all(Array.from({ length: Math.min(concurrency, count) }, worker));
+  const durationMs = performance.now() - started;
+  latencies.sort((a, b) => a - b);
+  return {
+    count,
+    failures,
+    durationMs,
+    perSecond: (count / durationMs) * 1000,
+    p50Ms: percentile(latencies, 0.5),
+    p99Ms: percentile(latencies, 0.99),
+    firstFailure,
+    latencies,
+  };
+}

@@ -1,0 +1,360 @@
+// `npm run bench`: SMTP AUTH logins through Haraka with the twostep plugin against Haraka's
+// own auth/flat_file, and /auth/nginx decisions against a trivial responder, with a small
+// SQLite store and with 100,000 enrolled accounts in SQLite and in Redis. Writes
+// bench/README.md and raw JSON under bench/results/. See bench/README.md for how to read it.
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { generateCode } from '../src/core/totp';
+import { openInstallation, PACKAGE_ROOT } from '../src/installation';
+import { ENCRYPTION_KEY_ENV } from '../src/store/encryption-key';
+import { freePort } from '../test/helpers/ports';
+import { REDIS_SERVER, startRedis, type RedisServer } from '../test/helpers/redis';
+import { NginxAuthClient } from './http-client';
+import { mergeLoads, runLoad, type LoadResult, type MeasuredLoad } from './load';
+import { profilePasswordAndCode, type ProfileResult } from './profile';
+import { describeMachine, writeReadme, type MachineDescription } from './report';
+import { seedAccounts, writeFlatFileConfig, type BenchAccount } from './seed';
+import { prepareFlatFileHaraka, prepareTwoStepHaraka, processTreeRss, startHaraka, startService, type Started } from './servers';
+import { smtpAuthPlain } from './smtp-client';
+
+export interface BenchOptions {
+  /** Enrolled accounts in the large stores. */
+  readonly accounts: number;
+  /** Enrolled accounts in the small SQLite store. */
+  readonly smallAccounts: number;
+  /** Accounts whose app passwords are used, round robin. */
+  readonly appAccounts: number;
+  /** Accounts that get a login grant first; grant logins reuse them round robin. */
+  readonly grantAccounts: number;
+  /** SMTP logins per scenario. */
+  readonly logins: number;
+  /** /auth/nginx requests per scenario; password+code uses `codeRequests` fresh accounts. */
+  readonly requests: number;
+  readonly codeRequests: number;
+  readonly smtpConcurrency: number;
+  readonly httpConcurrency: number;
+  readonly profileLogins: number;
+  /** Include the Redis store (needs /usr/bin/redis-server). */
+  readonly redis: boolean;
+  /** Folder for the raw JSON results. */
+  readonly resultsDir: string;
+  /** Path of the results page; undefined writes none. */
+  readonly readmePath?: string;
+  readonly log?: (line: string) => void;
+}
+
+export const DEFAULT_OPTIONS: BenchOptions = {
+  accounts: 100_000,
+  smallAccounts: 2_000,
+  appAccounts: 500,
+  grantAccounts: 50,
+  logins: 300,
+  requests: 4_000,
+  codeRequests: 600,
+  smtpConcurrency: 8,
+  httpConcurrency: 4,
+  profileLogins: 200,
+  redis: true,
+  resultsDir: resolve(PACKAGE_ROOT, 'bench', 'results'),
+  readmePath: resolve(PACKAGE_ROOT, 'bench', 'README.md'),
+};
+
+export interface SmtpComparison {
+  readonly baseline: LoadResult;
+  readonly twostep: LoadResult;
+  /** twostep logins per second divided by the baseline's. */
+  readonly ratio: number;
+}
+
+export interface NginxResults {
+  readonly available: boolean;
+  /** The reason the TwoStep endpoint was not measured. */
+  readonly reason?: string;
+  readonly trivial: LoadResult;
+  readonly appPassword?: LoadResult;
+  readonly passwordAndCode?: LoadResult;
+  readonly grant?: LoadResult;
+}
+
+export interface StoreRun {
+  readonly name: string;
+  readonly store: 'sqlite' | 'redis';
+  readonly accounts: number;
+  readonly seedSeconds: number;
+  readonly smtp: Record<'appPassword' | 'passwordAndCode' | 'grant', SmtpComparison>;
+  readonly nginx: NginxResults;
+  readonly rss: { service: number; haraka: number; harakaBaseline: number; redis?: number };
+  readonly profile: ProfileResult;
+}
+
+export interface BenchReport {
+  readonly startedAt: string;
+  readonly wallSeconds: number;
+  readonly machine: MachineDescription;
+  readonly options: Omit<BenchOptions, 'log' | 'resultsDir' | 'readmePath'>;
+  readonly runs: StoreRun[];
+  readonly skipped: string[];
+}
+
+const SMTP_ACCEPTED = 235;
+const SMTP_ROUND = 50;
+
+/** Hands out consecutive seeded accounts, so every password+code login uses an account whose code was never used. */
+class AccountPool {
+  private next = 0;
+  constructor(private readonly accounts: readonly BenchAccount[]) {}
+  take(count: number, purpose: string): BenchAccount[] {
+    if (this.next + count > this.accounts.length) {
+      throw new Error(`invalid bench options: not enough seeded accounts for ${purpose} (${this.accounts.length} kept)`);
+    }
+    const taken = this.accounts.slice(this.next, this.next + count);
+    this.next += count;
+    return taken;
+  }
+}
+
+function accountsNeeded(options: BenchOptions): number {
+  return options.appAccounts + options.logins + 2 * options.grantAccounts + options.codeRequests + options.profileLogins;
+}
+
+async function currentCredential(entry: BenchAccount): Promise<string> {
+  return `${entry.password}${await generateCode(entry.secretKey, Math.floor(Date.now() / 1000))}`;
+}
+
+/** Resolves true for an accepted login; throws with the reply code otherwise, so the report shows why. */
+async function expectAccepted(reply: Promise<number>): Promise<boolean> {
+  const code = await reply;
+  if (code !== SMTP_ACCEPTED) {
+    throw new Error(`AUTH failed: SMTP reply ${code}, expected ${SMTP_ACCEPTED}`);
+  }
+  return true;
+}
+
+async function compareSmtp(
+  oursPort: number,
+  baselinePort: number,
+  options: BenchOptions,
+  accounts: readonly BenchAccount[],
+  secretOf: (entry: BenchAccount) => Promise<string>,
+): Promise<SmtpComparison> {
+  const pick = (index: number) => accounts[index % accounts.length];
+  // Alternate short rounds of each side, so a change in the machine's other load hits both alike.
+  const baselineRounds: MeasuredLoad[] = [];
+  const twostepRounds: MeasuredLoad[] = [];
+  for (let first = 0; first < options.logins; first += SMTP_ROUND) {
+    const count = Math.min(SMTP_ROUND, options.logins - first);
+    baselineRounds.push(
+      await runLoad(count, options.smtpConcurrency, (index) => expectAccepted(smtpAuthPlain(baselinePort, pick(index).account, pick(index).password)), first),
+    );
+    twostepRounds.push(
+      await runLoad(count, options.smtpConcurrency, async (index) => expectAccepted(smtpAuthPlain(oursPort, pick(index).account, await secretOf(pick(index)))), first),
+    );
+  }
+  const baseline = mergeLoads(baselineRounds);
+  const twostep = mergeLoads(twostepRounds);
+  return { baseline, twostep, ratio: twostep.perSecond / baseline.perSecond };
+}
+
+async function runSmtp(oursPort: number, baselinePort: number, options: BenchOptions, pool: AccountPool, appAccounts: readonly BenchAccount[]): Promise<StoreRun['smtp']> {
+  const appPassword = await compareSmtp(oursPort, baselinePort, options, appAccounts, async (entry) => entry.appPassword);
+
+  // One fresh account per login: a code's time step can be claimed once per device.
+  const codeAccounts = pool.take(options.logins, 'SMTP password+code');
+  const passwordAndCode = await compareSmtp(oursPort, baselinePort, options, codeAccounts, currentCredential);
+
+  const grantAccounts = pool.take(options.grantAccounts, 'SMTP grants');
+  const credentials = new Map<string, string>();
+  for (const entry of grantAccounts) {
+    const credential = await currentCredential(entry);
+    const code = await smtpAuthPlain(oursPort, entry.account, credential);
+    if (code !== SMTP_ACCEPTED) {
+      throw new Error(`SMTP grant set-up login for ${entry.account} failed: SMTP reply ${code}, expected ${SMTP_ACCEPTED}`);
+    }
+    credentials.set(entry.account, credential);
+  }
+  const grant = await compareSmtp(oursPort, baselinePort, options, grantAccounts, async (entry) => credentials.get(entry.account)!);
+  return { appPassword, passwordAndCode, grant };
+}
+
+async function runNginx(port: number, options: BenchOptions, pool: AccountPool, appAccounts: readonly BenchAccount[]): Promise<NginxResults> {
+  const client = new NginxAuthClient(port, options.httpConcurrency);
+  try {
+    const trivial = await runLoad(options.requests, options.httpConcurrency, async () => (await client.ask('/trivial', 'x', 'y')).authStatus === 'OK');
+    const codeAccounts = pool.take(options.codeRequests, 'nginx password+code');
+    const grantAccounts = pool.take(options.grantAccounts, 'nginx grants');
+
+    // The endpoint is written separately, so measure it only when its reply is what nginx expects.
+    const probe = await client.ask('/auth/nginx', appAccounts[0].account, appAccounts[0].appPassword);
+    if (probe.status === 404) {
+      return { available: false, reason: 'endpoint not available: /auth/nginx answered 404 (registerAuthRoutes registers no route yet)', trivial };
+    }
+    if (probe.authStatus !== 'OK') {
+      return { available: false, reason: `endpoint answered HTTP ${probe.status} with Auth-Status "${probe.authStatus ?? ''}" to a valid app password`, trivial };
+    }
+
+    const pick = <T>(list: readonly T[], index: number) => list[index % list.length];
+    const accepted = async (entry: BenchAccount, secret: string) => (await client.ask('/auth/nginx', entry.account, secret)).authStatus === 'OK';
+    const appPassword = await runLoad(options.requests, options.httpConcurrency, (index) => accepted(pick(appAccounts, index), pick(appAccounts, index).appPassword));
+    const passwordAndCode = await runLoad(options.codeRequests, options.httpConcurrency, async (index) => accepted(codeAccounts[index], await currentCredential(codeAccounts[index])));
+
+    const credentials = new Map<string, string>();
+    for (const entry of grantAccounts) {
+      const credential = await currentCredential(entry);
+      if (!(await accepted(entry, credential))) {
+        throw new Error(`nginx grant set-up login for ${entry.account} was not accepted`);
+      }
+      credentials.set(entry.account, credential);
+    }
+    const grant = await runLoad(options.requests, options.httpConcurrency, (index) => accepted(pick(grantAccounts, index), credentials.get(pick(grantAccounts, index).account)!));
+    return { available: true, trivial, appPassword, passwordAndCode, grant };
+  } finally {
+    client.close();
+  }
+}
+
+async function runStore(name: string, store: 'sqlite' | 'redis', accountCount: number, options: BenchOptions, redis?: RedisServer): Promise<StoreRun> {
+  const log = options.log ?? (() => undefined);
+  const home = mkdtempSync(join(tmpdir(), 'twostep-bench-'));
+  const started: Started[] = [];
+  try {
+    const env: NodeJS.ProcessEnv = { ...process.env, [ENCRYPTION_KEY_ENV]: randomBytes(32).toString('base64'), TWOSTEP_DATA_DIR: join(home, 'data') };
+    const passwdPath = join(home, 'data', 'passwd');
+    const storeUrl = store === 'redis' ? redis!.url(`bench${Date.now()}`) : '';
+    const extraIni = ['[store]', `url = ${storeUrl}`, '[backend]', `passwd_file = ${passwdPath}`, '[nginx]', 'require_key = false'].join('\n');
+    const [oursPort, baselinePort, httpPort] = [await freePort(), await freePort(), await freePort()];
+    const oursHome = join(home, 'twostep');
+    await prepareTwoStepHaraka(oursHome, oursPort, httpPort, extraIni);
+    const configDir = join(oursHome, 'config');
+
+    log(`${name}: seeding ${accountCount} enrolled accounts`);
+    const installation = await openInstallation({ configDir, env });
+    started.push({ pid: process.pid, stop: () => installation.close() });
+    const seedStart = Date.now();
+    const kept = await seedAccounts(installation.context.store, installation.context.secrets, accountCount, accountsNeeded(options), passwdPath);
+    const flatFile = join(home, 'auth_flat_file.ini');
+    await writeFlatFileConfig(flatFile, accountCount);
+    const seedSeconds = (Date.now() - seedStart) / 1000;
+    const pool = new AccountPool(kept);
+
+    const baselineHome = join(home, 'flat-file');
+    await prepareFlatFileHaraka(baselineHome, baselinePort, configDir, flatFile);
+    log(`${name}: starting Haraka (twostep and flat_file) and the HTTP service`);
+    const [ours, baseline, service] = await Promise.all([startHaraka(oursHome, oursPort, env), startHaraka(baselineHome, baselinePort, env), startService(configDir, httpPort, env)]);
+    started.push(ours, baseline, service);
+
+    log(`${name}: SMTP logins`);
+    // App passwords are not used up, so both front doors share one set of accounts.
+    const appAccounts = pool.take(options.appAccounts, 'app passwords');
+    const smtp = await runSmtp(oursPort, baselinePort, options, pool, appAccounts);
+    log(`${name}: /auth/nginx decisions`);
+    const nginx = await runNginx(httpPort, options, pool, appAccounts);
+    const rss = {
+      service: await service.rss(),
+      haraka: processTreeRss(ours.pid),
+      harakaBaseline: processTreeRss(baseline.pid),
+      ...(redis && store === 'redis' ? { redis: processTreeRss(redis.pid) } : {}),
+    };
+    log(`${name}: profiling password+code decisions`);
+    const profile = await profilePasswordAndCode(installation.context, pool.take(options.profileLogins, 'the profile'));
+    return { name, store, accounts: accountCount, seedSeconds, smtp, nginx, rss, profile };
+  } finally {
+    for (const each of started.reverse()) {
+      await each.stop().catch(() => undefined);
+    }
+    rmSync(home, { recursive: true, force: true });
+  }
+}
+
+export async function runBenchmark(overrides: Partial<BenchOptions> = {}): Promise<BenchReport> {
+  const options: BenchOptions = { ...DEFAULT_OPTIONS, ...overrides };
+  const needed = accountsNeeded(options);
+  if (needed > Math.min(options.smallAccounts, options.accounts)) {
+    throw new Error(`invalid bench options: the scenarios use ${needed} accounts, more than the ${Math.min(options.smallAccounts, options.accounts)} seeded`);
+  }
+  const startedAt = new Date();
+  const runs: StoreRun[] = [];
+  const skipped: string[] = [];
+
+  runs.push(await runStore(`SQLite, ${options.smallAccounts} accounts`, 'sqlite', options.smallAccounts, options));
+  runs.push(await runStore(`SQLite, ${options.accounts} accounts`, 'sqlite', options.accounts, options));
+  if (!options.redis) {
+    skipped.push('Redis: turned off with --no-redis');
+  } else if (!existsSync(REDIS_SERVER)) {
+    skipped.push(`Redis: ${REDIS_SERVER} is not installed (sudo npm run setup:system)`);
+  } else {
+    const redis = await startRedis();
+    try {
+      runs.push(await runStore(`Redis, ${options.accounts} accounts`, 'redis', options.accounts, options, redis));
+    } finally {
+      await redis.stop();
+    }
+  }
+
+  const { log: _log, resultsDir, readmePath, ...recorded } = options;
+  const report: BenchReport = {
+    startedAt: startedAt.toISOString(),
+    wallSeconds: (Date.now() - startedAt.getTime()) / 1000,
+    machine: await describeMachine(),
+    options: recorded,
+    runs,
+    skipped,
+  };
+  mkdirSync(resultsDir, { recursive: true });
+  writeFileSync(join(resultsDir, `bench-${startedAt.toISOString().replace(/[:.]/g, '-')}.json`), `${JSON.stringify(report, (key, value: unknown) => (key === 'latencies' ? undefined : value), 2)}\n`);
+  if (readmePath) {
+    writeReadme(readmePath, report);
+  }
+  return report;
+}
+
+function parseArguments(argv: readonly string[]): Partial<BenchOptions> {
+  const numeric: Record<string, keyof BenchOptions> = {
+    '--accounts': 'accounts',
+    '--small-accounts': 'smallAccounts',
+    '--logins': 'logins',
+    '--requests': 'requests',
+    '--code-requests': 'codeRequests',
+    '--smtp-concurrency': 'smtpConcurrency',
+    '--http-concurrency': 'httpConcurrency',
+  };
+  const parsed: Record<string, unknown> = {};
+  for (let index = 0; index < argv.length; index++) {
+    const argument = argv[index];
+    if (argument === '--no-redis') {
+      parsed.redis = false;
+    } else if (argument === '--no-readme') {
+      parsed.readmePath = undefined;
+    } else if (argument in numeric) {
+      const value = Number(argv[++index]);
+      if (!Number.isInteger(value) || value < 1) {
+        throw new Error(`invalid ${argument} ${argv[index] ?? '(missing)'}: expected a positive whole number`);
+      }
+      parsed[numeric[argument]] = value;
+    } else {
+      throw new Error(`unknown option ${argument}: expected ${[...Object.keys(numeric), '--no-redis', '--no-readme'].join(', ')}`);
+    }
+  }
+  return parsed as Partial<BenchOptions>;
+}
+
+if (require.main === module) {
+  const log = (line: string) => process.stdout.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${line}\n`);
+  let overrides: Partial<BenchOptions>;
+  try {
+    overrides = parseArguments(process.argv.slice(2));
+  } catch (error) {
+    process.stderr.write(`bench: ${(error as Error).message}\n`);
+    process.exit(2);
+  }
+  runBenchmark({ ...overrides, log })
+    .then((report) => {
+      log(`done in ${report.wallSeconds.toFixed(0)} s; results in ${DEFAULT_OPTIONS.resultsDir}${overrides.readmePath === undefined && 'readmePath' in overrides ? '' : ' and bench/README.md'}`);
+      process.exit(0);
+    })
+    .catch((error: Error) => {
+      process.stderr.write(`bench failed: ${error.stack ?? error.message}\n`);
+      process.exit(1);
+    });
+}

@@ -1,0 +1,207 @@
+import { join } from 'node:path';
+import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import fastifyCookie from '@fastify/cookie';
+import fastifyCsrfProtection from '@fastify/csrf-protection';
+import fastifyFormbody from '@fastify/formbody';
+import fastifyHelmet from '@fastify/helmet';
+import fastifyRateLimit from '@fastify/rate-limit';
+import fastifyStatic from '@fastify/static';
+import fastifyView from '@fastify/view';
+import { Eta } from 'eta';
+import type pino from 'pino';
+import { registerAuthRoutes } from '../adapters/auth-routes';
+import { openInstallation, PACKAGE_ROOT, type Installation } from '../installation';
+import { createLogger } from '../logger';
+import { WebError, toWebError } from './errors';
+import type { WebContext } from './flows';
+import { renderErrorPage } from './render';
+import { registerApiRoutes } from './routes/api';
+import { registerAppPasswordRoutes } from './routes/app-passwords';
+import { registerSettingsRoutes } from './routes/settings';
+import { registerSignInRoutes } from './routes/sign-in';
+import { SessionManager, type WebSession } from './session';
+import { readHttpSettings, type HttpSettings } from './settings';
+
+/** Folder of the panel's templates, CSS, client script and images. */
+export const WEB_ROOT = join(PACKAGE_ROOT, 'web');
+
+/** Form and JSON bodies are small; anything larger is rejected with 413 before parsing. */
+const BODY_LIMIT_BYTES = 16 * 1024;
+
+export interface HttpServiceOptions {
+  /** Defaults to the `[http]` and `[session]` sections of the installation's twostep.ini. */
+  readonly settings?: HttpSettings;
+  /** A pino logger for requests and errors; none when omitted. */
+  readonly logger?: pino.Logger;
+  /** Waits before rejection replies (throttling delays); tests pass a recorder. */
+  readonly sleep?: (ms: number) => Promise<void>;
+}
+
+const STATE_CHANGING_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+
+function isApiRequest(request: FastifyRequest): boolean {
+  return request.url === '/api' || request.url.startsWith('/api/');
+}
+
+/** Maps framework and plugin errors to a WebError whose message is safe to show. */
+function describeError(error: FastifyError | WebError | Error): WebError {
+  const converted = toWebError(error);
+  if (converted instanceof WebError) {
+    return converted;
+  }
+  const fastifyError = error as FastifyError;
+  if (fastifyError.code === 'FST_CSRF_INVALID_TOKEN' || fastifyError.code === 'FST_CSRF_MISSING_SECRET') {
+    return new WebError(403, 'ERR_CSRF', 'Invalid or missing CSRF token: reload the page and try again.');
+  }
+  const status = fastifyError.statusCode ?? 500;
+  if (status === 413) {
+    return new WebError(413, 'ERR_BODY_TOO_LARGE', `Request body too large: the limit is ${BODY_LIMIT_BYTES} bytes.`);
+  }
+  if (status === 429) {
+    return new WebError(429, 'ERR_RATE_LIMITED', 'Too many attempts from your address. Wait a minute and try again.');
+  }
+  if (status >= 400 && status < 500) {
+    return new WebError(status, 'ERR_INVALID_INPUT', 'Invalid request: check the content type and the body.');
+  }
+  return new WebError(500, 'ERR_INTERNAL', 'The server could not complete the request.');
+}
+
+function contentSecurityPolicy() {
+  return {
+    useDefaults: false,
+    directives: {
+      defaultSrc: ["'self'"],
+      scriptSrc: ["'self'"],
+      styleSrc: ["'self'"],
+      // The QR code is inline SVG markup; the recovery code download is a data: link.
+      imgSrc: ["'self'", 'data:'],
+      objectSrc: ["'none'"],
+      baseUri: ["'none'"],
+      formAction: ["'self'"],
+      frameAncestors: ["'none'"],
+    },
+  };
+}
+
+/**
+ * Builds the HTTP service (not listening): the user panel, its JSON API under /api, and the
+ * auth endpoints of src/adapters. Call `listen()` on the result, or `inject()` in tests.
+ */
+export async function buildHttpService(installation: Installation, options: HttpServiceOptions = {}): Promise<FastifyInstance> {
+  const settings = options.settings ?? readHttpSettings(installation.ini);
+  const loggerInstance: FastifyBaseLogger | undefined = options.logger;
+  const trustProxy = typeof settings.trustProxy === 'boolean' ? settings.trustProxy : [...settings.trustProxy];
+  const app: FastifyInstance = Fastify({
+    loggerInstance,
+    trustProxy,
+    bodyLimit: BODY_LIMIT_BYTES,
+  });
+  const sessions = new SessionManager(installation.context, settings);
+  const web: WebContext = {
+    installation,
+    settings,
+    sessions,
+    sleep: options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms))),
+  };
+
+  await app.register(fastifyHelmet, { contentSecurityPolicy: contentSecurityPolicy() });
+  await app.register(fastifyCookie);
+  await app.register(fastifyFormbody);
+  await app.register(fastifyRateLimit, { global: false });
+  await app.register(fastifyCsrfProtection, { sessionPlugin: '@fastify/secure-session' });
+  await app.register(fastifyStatic, { root: join(WEB_ROOT, 'static'), prefix: '/static/' });
+  await app.register(fastifyView, {
+    engine: { eta: new Eta() },
+    root: join(WEB_ROOT, 'templates'),
+    layout: 'layout.eta',
+    production: process.env.NODE_ENV === 'production',
+  });
+
+  app.decorateRequest('session', null as unknown as WebSession);
+  app.addHook('onRequest', async (request) => {
+    if (!request.url.startsWith('/static/')) {
+      request.session = await sessions.load(request);
+    }
+  });
+  app.addHook('preHandler', (request, reply, done) => {
+    if (STATE_CHANGING_METHODS.has(request.method) && request.session) {
+      app.csrfProtection(request, reply, done);
+      return;
+    }
+    done();
+  });
+  app.addHook('onSend', async (request, reply, payload) => {
+    if (request.session) {
+      await sessions.save(request, reply);
+    }
+    return payload;
+  });
+
+  app.setErrorHandler(async (error: FastifyError, request, reply) => {
+    const described = describeError(error);
+    if (described.statusCode >= 500) {
+      request.log.error({ err: error, code: described.code }, 'request failed');
+      installation.context.logger.error({ event: 'http-error', code: described.code, url: request.routeOptions.url ?? '', cause: error.message }, 'panel request failed');
+    }
+    return sendError(web, request, reply, described);
+  });
+  app.setNotFoundHandler(async (request, reply) => sendError(web, request, reply, new WebError(404, 'ERR_NOT_FOUND', 'Page not found.')));
+
+  await registerSignInRoutes(app, web);
+  await registerSettingsRoutes(app, web);
+  await registerAppPasswordRoutes(app, web);
+  await app.register(async (api) => registerApiRoutes(api, web));
+  await registerAuthRoutes(app, installation);
+  return app;
+}
+
+async function sendError(web: WebContext, request: FastifyRequest, reply: FastifyReply, error: WebError): Promise<FastifyReply> {
+  reply.header('Cache-Control', 'no-store');
+  if (isApiRequest(request)) {
+    return reply.code(error.statusCode).send({ error: { code: error.code, message: error.message } });
+  }
+  return renderErrorPage(web, reply, error.statusCode, error.message);
+}
+
+export interface RunningHttpService {
+  readonly app: FastifyInstance;
+  readonly installation: Installation;
+  /** The panel's address, e.g. http://127.0.0.1:8025/. */
+  readonly url: string;
+  close(): Promise<void>;
+}
+
+export interface StartOptions {
+  readonly configDir?: string;
+  readonly host?: string;
+  readonly port?: number;
+  readonly logger?: pino.Logger;
+}
+
+/** Opens the installation and starts the HTTP service on `[http] host/port` (default 127.0.0.1:8025). */
+export async function startHttpService(start: StartOptions = {}): Promise<RunningHttpService> {
+  const logger = start.logger ?? createLogger('twostep-http');
+  const installation = await openInstallation({ configDir: start.configDir, logger });
+  try {
+    const configured = readHttpSettings(installation.ini);
+    const settings = { ...configured, host: start.host ?? configured.host, port: start.port ?? configured.port };
+    const app = await buildHttpService(installation, { settings, logger });
+    await app.listen({ host: settings.host, port: settings.port });
+    const host = settings.host.includes(':') ? `[${settings.host}]` : settings.host;
+    const url = `http://${host}:${settings.port}/`;
+    logger.info({ event: 'http-start', host: settings.host, port: settings.port }, 'HTTP service listening');
+    return {
+      app,
+      installation,
+      url,
+      async close() {
+        await app.close();
+        await installation.close();
+        logger.info({ event: 'http-stop' }, 'HTTP service stopped');
+      },
+    };
+  } catch (error) {
+    await installation.close();
+    throw error;
+  }
+}

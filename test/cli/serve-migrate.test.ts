@@ -1,0 +1,75 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { CLI_PATH, CliHome, assertFailure } from './cli-runner';
+import { freePort } from '../helpers/ports';
+import { openStore } from '../../src/store';
+import { keys } from '../../src/core/model';
+
+describe('twostep serve and migrate', function () {
+  this.timeout(60_000);
+  let home: CliHome;
+
+  beforeEach(() => {
+    home = new CliHome();
+  });
+
+  afterEach(() => {
+    home.remove();
+  });
+
+  it('serve answers on the given port and stops on SIGTERM', async () => {
+    const port = await freePort();
+    const child = spawn(process.execPath, [CLI_PATH, 'serve', '--port', String(port)], {
+      env: { ...process.env, TWOSTEP_HOME: home.home },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    try {
+      const url = await new Promise<string>((resolve, reject) => {
+        let output = '';
+        child.stdout.on('data', (chunk: Buffer) => {
+          output += chunk.toString();
+          const match = /(http:\/\/127\.0\.0\.1:\d+\/)/.exec(output);
+          if (match) {
+            resolve(match[1]);
+          }
+        });
+        child.once('exit', (code) => reject(new Error(`serve exited with ${code}`)));
+      });
+      assert.equal(url, `http://127.0.0.1:${port}/`);
+      const response = await fetch(`${url}sign-in`);
+      assert.equal(response.status, 200);
+    } finally {
+      const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+      child.kill('SIGTERM');
+      assert.equal(await exited, 0);
+    }
+  });
+
+  it('serve rejects a bad port', async () => {
+    assertFailure(await home.run(['serve', '--port', '70000']), 1, /--port/);
+  });
+
+  it('migrate copies a store and refuses a non-empty target', async () => {
+    await home.run(['passwd', 'alice@example.org'], { input: 'a-long-password\n' });
+    await home.json(['secret', 'set', 'alice@example.org', 'JBSWY3DPEHPK3PXP']);
+    const source = `sqlite://${join(home.dataDir, 'store.sqlite')}`;
+    const target = `sqlite://${join(home.home, 'copy.sqlite')}`;
+
+    const counts = await home.json<{ values: number; audit: number }>(['migrate', '--from', source, '--to', target]);
+    assert.ok(counts.values >= 2, JSON.stringify(counts));
+    assert.ok(counts.audit >= 1, JSON.stringify(counts));
+    const copy = openStore(target, home.home);
+    try {
+      assert.ok(await copy.get(keys.account('alice@example.org')));
+    } finally {
+      await copy.close();
+    }
+
+    assertFailure(await home.run(['migrate', '--from', source, '--to', target]), 1, /--force/);
+  });
+
+  it('migrate rejects an unknown URL scheme', async () => {
+    assertFailure(await home.run(['migrate', '--from', 'mysql://x', '--to', 'sqlite:///tmp/x.sqlite']), 78, /expected empty, sqlite:\/\/PATH or redis:\/\/HOST:PORT/);
+  });
+});

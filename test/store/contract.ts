@@ -1,0 +1,298 @@
+import assert from 'node:assert/strict';
+import { isTwoStepError } from '../../src/core/errors';
+import type { AuditEvent, Store, StoreEntry } from '../../src/store/types';
+
+export interface ContractSubject {
+  /** Opens a new, empty store. */
+  create(): Promise<Store>;
+  /** Opens a store whose backend has failed (server stopped, file unusable). */
+  createBroken(): Promise<Store>;
+  /** Longest time a failing call may take before it rejects. */
+  readonly faultBudgetMs: number;
+}
+
+function sleep(milliseconds: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, milliseconds));
+}
+
+async function collect(store: Store): Promise<StoreEntry[]> {
+  const entries: StoreEntry[] = [];
+  for await (const batch of store.exportEntries(7)) {
+    entries.push(...batch);
+  }
+  return entries;
+}
+
+function sortedValues(entries: StoreEntry[]): StoreEntry[] {
+  return entries.filter((entry) => entry.type !== 'audit').sort((a, b) => `${a.type}:${'key' in a ? a.key : ''}`.localeCompare(`${b.type}:${'key' in b ? b.key : ''}`));
+}
+
+/**
+ * The behaviour every Store backend must show. Each backend's test file calls this with a
+ * factory; the same checks then run against SQLite and a real Redis server.
+ */
+export function defineStoreContract(subject: ContractSubject): void {
+  let store: Store;
+  const opened: Store[] = [];
+
+  async function open(): Promise<Store> {
+    const created = await subject.create();
+    opened.push(created);
+    return created;
+  }
+
+  beforeEach(async () => {
+    store = await open();
+  });
+
+  afterEach(async () => {
+    await Promise.all(opened.splice(0).map((each) => each.close()));
+  });
+
+  describe('values', () => {
+    it('round-trips JSON values', async () => {
+      const value = { name: 'Phone ✓', nested: { list: [1, 'two', null, true] }, count: 3.5 };
+      await store.set('account:alice@example.test', value);
+      await store.set('text', 'plain "string"');
+      await store.set('number', 42);
+
+      assert.deepEqual(await store.get('account:alice@example.test'), value);
+      assert.equal(await store.get('text'), 'plain "string"');
+      assert.equal(await store.get('number'), 42);
+    });
+
+    it('reports a missing key as undefined', async () => {
+      assert.equal(await store.get('missing'), undefined);
+    });
+
+    it('getMany keeps the order of the keys', async () => {
+      await store.set('a', 1);
+      await store.set('c', 3);
+      assert.deepEqual(await store.getMany(['c', 'missing', 'a']), [3, undefined, 1]);
+      assert.deepEqual(await store.getMany([]), []);
+    });
+
+    it('delete says whether the key existed', async () => {
+      await store.set('gone', { x: 1 });
+      assert.equal(await store.delete('gone'), true);
+      assert.equal(await store.delete('gone'), false);
+      assert.equal(await store.get('gone'), undefined);
+    });
+
+    it('a value with a TTL expires', async () => {
+      await store.set('short', 'lived', 60);
+      await store.set('long', 'lived', 60_000);
+      assert.equal(await store.get('short'), 'lived');
+      await sleep(120);
+      assert.equal(await store.get('short'), undefined);
+      assert.equal(await store.get('long'), 'lived');
+    });
+  });
+
+  describe('update', () => {
+    it('creates, changes and deletes a value', async () => {
+      assert.deepEqual(await store.update<{ n: number }>('record', (current) => ({ n: (current?.n ?? 0) + 1 })), { n: 1 });
+      assert.deepEqual(await store.update<{ n: number }>('record', (current) => ({ n: (current?.n ?? 0) + 1 })), { n: 2 });
+      assert.deepEqual(await store.get('record'), { n: 2 });
+
+      assert.equal(await store.update('record', () => undefined), undefined);
+      assert.equal(await store.get('record'), undefined);
+    });
+
+    it('leaves an absent key absent when mutate returns undefined', async () => {
+      let seen: unknown = 'not called';
+      assert.equal(await store.update('absent', (current) => ((seen = current), undefined)), undefined);
+      assert.equal(seen, undefined);
+      assert.equal(await store.get('absent'), undefined);
+    });
+
+    it('a value written by set can be updated', async () => {
+      await store.set('record', { list: ['a'] });
+      await store.update<{ list: string[] }>('record', (current) => ({ list: [...(current?.list ?? []), 'b'] }));
+      assert.deepEqual(await store.get('record'), { list: ['a', 'b'] });
+    });
+
+    it('parallel updates lose nothing', async () => {
+      const writers = 25;
+      await Promise.all(
+        Array.from({ length: writers }, (_, index) =>
+          store.update<{ items: number[] }>('shared', (current) => ({ items: [...(current?.items ?? []), index] })),
+        ),
+      );
+      const result = await store.get<{ items: number[] }>('shared');
+      assert.equal(result?.items.length, writers);
+      assert.deepEqual([...result!.items].sort((a, b) => a - b), Array.from({ length: writers }, (_, index) => index));
+    });
+
+    it('an exception in mutate writes nothing', async () => {
+      await store.set('record', { n: 1 });
+      await assert.rejects(
+        store.update('record', () => {
+          throw new Error('refused');
+        }),
+        /refused/,
+      );
+      assert.deepEqual(await store.get('record'), { n: 1 });
+    });
+  });
+
+  describe('claimStep', () => {
+    it('accepts only later steps', async () => {
+      assert.equal(await store.claimStep('alice:device', 100), true);
+      assert.equal(await store.claimStep('alice:device', 100), false, 'same step is a replay');
+      assert.equal(await store.claimStep('alice:device', 99), false, 'earlier step is a replay');
+      assert.equal(await store.claimStep('alice:device', 101), true);
+      assert.equal(await store.claimStep('bob:device', 100), true, 'another device is independent');
+    });
+
+    it('exactly one of many parallel claims wins', async () => {
+      const results = await Promise.all(Array.from({ length: 40 }, () => store.claimStep('race:device', 5000)));
+      assert.equal(results.filter(Boolean).length, 1);
+    });
+  });
+
+  describe('counters', () => {
+    it('increment, read and reset a counter', async () => {
+      assert.equal(await store.readCounter('failures'), 0);
+      assert.equal(await store.increment('failures'), 1);
+      assert.equal(await store.increment('failures'), 2);
+      assert.equal(await store.readCounter('failures'), 2);
+      await store.resetCounter('failures');
+      assert.equal(await store.readCounter('failures'), 0);
+      assert.equal(await store.increment('failures'), 1);
+    });
+
+    it('parallel increments count exactly', async () => {
+      const results = await Promise.all(Array.from({ length: 100 }, () => store.increment('busy', 60_000)));
+      assert.deepEqual([...results].sort((a, b) => a - b), Array.from({ length: 100 }, (_, index) => index + 1));
+      assert.equal(await store.readCounter('busy'), 100);
+    });
+
+    it('a counter window restarts at 1', async () => {
+      assert.equal(await store.increment('window', 80), 1);
+      assert.equal(await store.increment('window', 80), 2);
+      await sleep(150);
+      assert.equal(await store.readCounter('window'), 0);
+      assert.equal(await store.increment('window', 80), 1);
+    });
+
+    it('a counter without TTL keeps counting', async () => {
+      await store.increment('forever');
+      await sleep(50);
+      assert.equal(await store.increment('forever'), 2);
+    });
+  });
+
+  describe('listKeys', () => {
+    it('lists keys under a prefix only', async () => {
+      await store.set('account:a@example.test', 1);
+      await store.set('account:b@example.test', 2);
+      await store.set('domain:example.test', 3);
+      await store.increment('account:not-a-value');
+      assert.deepEqual((await store.listKeys('account:')).sort(), ['account:a@example.test', 'account:b@example.test']);
+      assert.deepEqual(await store.listKeys('class:'), []);
+      assert.equal((await store.listKeys('')).length, 3);
+    });
+
+    it('treats pattern characters literally', async () => {
+      await store.set('odd:a_b%c*d?[e]\\f', 1);
+      await store.set('odd:aXbYc', 2);
+      assert.deepEqual(await store.listKeys('odd:a_b%c*d?[e]\\'), ['odd:a_b%c*d?[e]\\f']);
+      assert.deepEqual(await store.listKeys('odd:a_'), ['odd:a_b%c*d?[e]\\f']);
+    });
+  });
+
+  describe('audit', () => {
+    const events: AuditEvent[] = [
+      { at: 1000, actor: 'alice@example.test', action: 'device-added', account: 'alice@example.test', detail: 'Phone' },
+      { at: 2000, actor: 'admin@example.test', action: 'domain-added', ip: '127.0.0.1', detail: 'example.test' },
+      { at: 3000, actor: 'bob@example.test', action: 'login', account: 'bob@example.test', ip: '127.0.0.2', protocol: 'smtp', detail: 'app-password' },
+      { at: 4000, actor: 'system', action: 'second-factor-locked', account: 'alice@example.test', protocol: 'imap' },
+    ];
+
+    beforeEach(async () => {
+      for (const event of events) {
+        await store.appendAudit(event);
+      }
+    });
+
+    it('lists events newest first', async () => {
+      assert.deepEqual(await store.listAudit({}), [...events].reverse());
+    });
+
+    it('filters by account, time and limit', async () => {
+      assert.deepEqual(await store.listAudit({ account: 'alice@example.test' }), [events[3], events[0]]);
+      assert.deepEqual(await store.listAudit({ since: 2000 }), [events[3], events[2], events[1]]);
+      assert.deepEqual(await store.listAudit({ limit: 2 }), [events[3], events[2]]);
+      assert.deepEqual(await store.listAudit({ account: 'alice@example.test', since: 2000, limit: 5 }), [events[3]]);
+      assert.deepEqual(await store.listAudit({ account: 'nobody@example.test' }), []);
+    });
+  });
+
+  describe('export and import', () => {
+    it('copies every kind of record', async () => {
+      assert.equal(await store.isEmpty(), true);
+      await store.set('account:a@example.test', { devices: [{ id: 'd1' }] });
+      await store.set('grant:abc', { account: 'a@example.test' }, 60_000);
+      await store.claimStep('a@example.test:d1', 1234);
+      await store.increment('second-factor-failures:a@example.test');
+      await store.increment('password-failures-ip:127.0.0.1', 60_000);
+      await store.appendAudit({ at: 1, actor: 'cli', action: 'device-added', account: 'a@example.test' });
+      await store.appendAudit({ at: 2, actor: 'cli', action: 'domain-added', detail: 'example.test' });
+      assert.equal(await store.isEmpty(), false);
+
+      const exported = await collect(store);
+      const target = await open();
+      for (let start = 0; start < exported.length; start += 3) {
+        await target.importEntries(exported.slice(start, start + 3));
+      }
+
+      assert.deepEqual(await target.get('account:a@example.test'), { devices: [{ id: 'd1' }] });
+      assert.deepEqual(await target.get('grant:abc'), { account: 'a@example.test' });
+      assert.equal(await target.claimStep('a@example.test:d1', 1234), false, 'the claim was copied');
+      assert.equal(await target.readCounter('second-factor-failures:a@example.test'), 1);
+      assert.equal(await target.readCounter('password-failures-ip:127.0.0.1'), 1);
+      assert.deepEqual(await target.listAudit({}), await store.listAudit({}));
+      assert.deepEqual(sortedValues(await collect(target)).map((entry) => entry.type), ['counter', 'counter', 'step', 'value', 'value']);
+    });
+
+    it('skips expired records on import', async () => {
+      await store.importEntries([
+        { type: 'value', key: 'grant:old', value: 1, expiresAt: Date.now() - 1 },
+        { type: 'counter', key: 'old-counter', count: 3, expiresAt: Date.now() - 1 },
+        { type: 'value', key: 'grant:new', value: 2, expiresAt: Date.now() + 60_000 },
+      ]);
+      assert.equal(await store.get('grant:old'), undefined);
+      assert.equal(await store.readCounter('old-counter'), 0);
+      assert.equal(await store.get('grant:new'), 2);
+    });
+  });
+
+  describe('faults', () => {
+    it('every call rejects with ERR_STORE_UNAVAILABLE', async () => {
+      const broken = await subject.createBroken();
+      opened.push(broken);
+      const calls: [string, () => Promise<unknown>][] = [
+        ['get', () => broken.get('key')],
+        ['getMany', () => broken.getMany(['a', 'b'])],
+        ['set', () => broken.set('key', 1)],
+        ['delete', () => broken.delete('key')],
+        ['update', () => broken.update('key', () => 1)],
+        ['claimStep', () => broken.claimStep('key', 1)],
+        ['increment', () => broken.increment('key', 1000)],
+        ['readCounter', () => broken.readCounter('key')],
+        ['resetCounter', () => broken.resetCounter('key')],
+        ['listKeys', () => broken.listKeys('')],
+        ['appendAudit', () => broken.appendAudit({ at: 1, actor: 'cli', action: 'test' })],
+        ['listAudit', () => broken.listAudit({})],
+        ['isEmpty', () => broken.isEmpty()],
+        ['importEntries', () => broken.importEntries([{ type: 'step', key: 'k', step: 1 }])],
+      ];
+      for (const [name, call] of calls) {
+        const started = Date.now();
+        await assert.rejects(call(), (error: unknown) => isTwoStepError(error, 'ERR_STORE_UNAVAILABLE'), `${name} must reject as unavailable`);
+        assert.ok(Date.now() - started < subject.faultBudgetMs, `${name} took ${Date.now() - started} ms to fail`);
+      }
+    });
+  });
+}
