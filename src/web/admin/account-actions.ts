@@ -1,6 +1,6 @@
-// The per-account admin actions. Each has a confirmation page (GET) and is carried out by a
-// POST from that page's form, with its CSRF token; the core functions write the audit events
-// with the admin as actor and the client IP.
+// The per-account admin actions. Each has a confirmation page (GET), and the POST of that
+// page's form, with its CSRF token, carries it out. The core functions write the audit
+// events with the admin as actor and the client IP.
 import type { FastifyRequest } from 'fastify';
 import QRCode from 'qrcode';
 import {
@@ -20,7 +20,7 @@ import type { WebContext } from '../flows';
 import { MAX_NAME_FIELD_LENGTH, readId, readText } from '../input';
 import { adminActor } from './guard';
 
-/** What an action leads to: back to the account with a notice, or a page that shows a result once. */
+/** The outcome of an action: back to the account with a notice, or a page that shows a result once. */
 export type ActionResult =
   | { readonly kind: 'notice'; readonly notice: string }
   | { readonly kind: 'page'; readonly template: string; readonly title: string; readonly data: Record<string, unknown> };
@@ -32,7 +32,7 @@ export interface ActionContext {
   readonly status: AccountStatus;
 }
 
-/** The input a confirmation form asks for. */
+/** An input field of a confirmation form. */
 export type ActionField = 'secret-key' | 'device-name' | 'policy' | 'class';
 
 export interface AccountAction {
@@ -46,7 +46,7 @@ export interface AccountAction {
   perform(context: ActionContext, body: unknown, id?: string): Promise<ActionResult>;
 }
 
-/** Longest secret key accepted from the form: 128 base32 characters with spaces. */
+/** Maximum length of the secret key field: room for 128 base32 characters with spaces. */
 const MAX_SECRET_KEY_FIELD = 200;
 const POLICY_CHOICES = ['inherit', 'disabled', 'optional', 'mandatory'];
 

@@ -14,7 +14,7 @@ function text(query: Record<string, unknown>, name: string): string {
   return typeof value === 'string' ? value.trim() : '';
 }
 
-/** The audit log page, newest first, filtered by account, action and time. */
+/** Registers the audit log page: events newest first, filtered by account, action and time. */
 export async function registerAdminAuditRoutes(admin: FastifyInstance, web: WebContext): Promise<void> {
   admin.get('/audit', async (request, reply) => {
     const query = request.query as Record<string, unknown>;

@@ -32,7 +32,7 @@ function readLogoField(body: unknown): BrandingChange['logo'] {
   return { bytes: Buffer.from(match[1].replace(/\s+/g, ''), 'base64') };
 }
 
-/** An empty field removes the value, so the default applies again. */
+/** Reads the branding form. An empty field removes the value, so the default applies again. */
 function readChange(body: unknown): BrandingChange {
   const optional = (field: string, label: string, max: number) => {
     const value = readText(body, field, label, max + 200, false);

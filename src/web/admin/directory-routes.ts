@@ -38,7 +38,7 @@ function requireConfirmation(body: unknown, what: string): void {
   }
 }
 
-/** The policy page: the global, domain and class levels, adding and removing domains and classes. */
+/** Registers the policy page: the global, domain and class levels, and adding or removing domains and classes. */
 export async function registerAdminDirectoryRoutes(admin: FastifyInstance, web: WebContext): Promise<void> {
   admin.get('/policy', async (request, reply) => renderAdminPage(web, request, reply, 'admin/policy', await policyPageData(web)));
 

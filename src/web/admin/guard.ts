@@ -30,7 +30,7 @@ export function requireAdmin(web: WebContext): preHandlerAsyncHookHandler {
   };
 }
 
-/** The audit actor of an admin action: `admin:ACCOUNT` and the client IP. */
+/** Returns the audit actor of an admin action: `admin:ACCOUNT` and the client IP. */
 export function adminActor(request: FastifyRequest): Actor {
   return { actor: `admin:${request.session.account}`, ip: request.ip };
 }

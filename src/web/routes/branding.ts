@@ -7,8 +7,8 @@ import type { WebContext } from '../flows';
 
 /**
  * Serves `/branding/DOMAIN.css`, which sets a domain's accent colour. The colour is stored
- * only as `#rrggbb`, so it goes into the style sheet as it is; a style sheet keeps the
- * Content-Security-Policy free of inline styles.
+ * only as `#rrggbb`, so it goes into the style sheet as it is. A style sheet, not an inline
+ * style, keeps the Content-Security-Policy strict.
  */
 export async function registerBrandingRoutes(app: FastifyInstance, web: WebContext): Promise<void> {
   app.get('/branding/:file', async (request, reply) => {
