@@ -9,7 +9,7 @@ export interface AuthAnswer {
 export class NginxAuthClient {
   private readonly agent: Agent;
 
-  constructor(private readonly port: number, connections: number) {
+  constructor(private readonly port: number, connections: number, private readonly authKey: string) {
     this.agent = new Agent({ keepAlive: true, maxSockets: connections });
   }
 
@@ -23,6 +23,7 @@ export class NginxAuthClient {
           method: 'GET',
           agent: this.agent,
           headers: {
+            'X-TwoStep-Key': this.authKey,
             'Auth-Method': 'plain',
             // nginx escapes only space, % and control bytes in these two headers.
             'Auth-User': user.replace(/%/g, '%25').replace(/ /g, '%20'),

@@ -2,6 +2,7 @@
 // own auth/flat_file, and /auth/nginx decisions against a trivial responder, with a small
 // SQLite store and with 100,000 enrolled accounts in SQLite and in Redis. Writes
 // bench/README.md and raw JSON under bench/results/. See bench/README.md for how to read it.
+import { loadAuthKey } from '../src/adapters/auth-key';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -178,8 +179,8 @@ async function runSmtp(oursPort: number, baselinePort: number, options: BenchOpt
   return { appPassword, passwordAndCode, grant };
 }
 
-async function runNginx(port: number, options: BenchOptions, pool: AccountPool, appAccounts: readonly BenchAccount[]): Promise<NginxResults> {
-  const client = new NginxAuthClient(port, options.httpConcurrency);
+async function runNginx(port: number, authKey: string, options: BenchOptions, pool: AccountPool, appAccounts: readonly BenchAccount[]): Promise<NginxResults> {
+  const client = new NginxAuthClient(port, options.httpConcurrency, authKey);
   try {
     const trivial = await runLoad(options.requests, options.httpConcurrency, async () => (await client.ask('/trivial', 'x', 'y')).authStatus === 'OK');
     const codeAccounts = pool.take(options.codeRequests, 'nginx password+code');
@@ -222,7 +223,7 @@ async function runStore(name: string, store: 'sqlite' | 'redis', accountCount: n
     const env: NodeJS.ProcessEnv = { ...process.env, [ENCRYPTION_KEY_ENV]: randomBytes(32).toString('base64'), TWOSTEP_DATA_DIR: join(home, 'data') };
     const passwdPath = join(home, 'data', 'passwd');
     const storeUrl = store === 'redis' ? redis!.url(`bench${Date.now()}`) : '';
-    const extraIni = ['[store]', `url = ${storeUrl}`, '[backend]', `passwd_file = ${passwdPath}`, '[nginx]', 'require_key = false'].join('\n');
+    const extraIni = ['[store]', `url = ${storeUrl}`, '[backend]', `passwd_file = ${passwdPath}`].join('\n');
     const [oursPort, baselinePort, httpPort] = [await freePort(), await freePort(), await freePort()];
     const oursHome = join(home, 'twostep');
     await prepareTwoStepHaraka(oursHome, oursPort, httpPort, extraIni);
@@ -249,7 +250,7 @@ async function runStore(name: string, store: 'sqlite' | 'redis', accountCount: n
     const appAccounts = pool.take(options.appAccounts, 'app passwords');
     const smtp = await runSmtp(oursPort, baselinePort, options, pool, appAccounts);
     log(`${name}: /auth/nginx decisions`);
-    const nginx = await runNginx(httpPort, options, pool, appAccounts);
+    const nginx = await runNginx(httpPort, await loadAuthKey(installation), options, pool, appAccounts);
     const rss = {
       service: await service.rss(),
       haraka: processTreeRss(ours.pid),

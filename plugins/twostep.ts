@@ -146,3 +146,4 @@ export function shutdown(this: HarakaPlugin): void {
   this.twostep_installation = undefined;
   opening?.then((opened) => opened.close()).catch(() => undefined);
 }
+export { createSmtpAuthHandler } from '../src/adapters/smtp-server';

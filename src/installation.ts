@@ -37,7 +37,7 @@ export function readIni(configDir: string, onChange?: () => void): IniConfig {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const harakaConfig = require('haraka-config') as HarakaConfigModule;
   const config = harakaConfig.module_config(PACKAGE_ROOT, dirname(resolve(configDir)));
-  return config.get('twostep.ini', { booleans: ['+audit.log_logins', 'nginx.require_key'] }, onChange) as IniConfig;
+  return config.get('twostep.ini', { booleans: ['+audit.log_logins'] }, onChange) as IniConfig;
 }
 
 /** Where this installation keeps its data: `[main] data_dir`, relative to the instance folder. */

@@ -1,10 +1,67 @@
 import type { FastifyInstance } from 'fastify';
 import type { Installation } from '../installation';
+import { checkAuthKey, loadAuthKey } from './auth-key';
+import { parseBackendRouting } from './backend-servers';
+import { answerDovecotAuth } from './dovecot';
+import { answerNginxAuth } from './nginx';
+
+const FORM_TYPE = 'application/x-www-form-urlencoded';
+/** Auth requests are a few short fields; anything larger is not from nginx or Dovecot. */
+const BODY_LIMIT = 8 * 1024;
+
+function sleep(milliseconds: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, milliseconds));
+}
 
 /**
  * Registers the endpoints that other servers call to decide a login: `/auth/nginx` for
- * nginx's mail proxy and `/auth/dovecot` for the Dovecot Lua passdb.
+ * nginx's mail proxy and `/auth/dovecot` for the Dovecot Lua passdb. Both require the
+ * shared key in the `X-TwoStep-Key` header.
+ * @throws TwoStepError ERR_INVALID_CONFIG for a bad `[nginx]`, `[nginx_domains]` or `[auth_endpoints]` setting.
  */
-export async function registerAuthRoutes(_app: FastifyInstance, _installation: Installation): Promise<void> {
-  // TODO: the nginx and Dovecot endpoints are not implemented yet.
+export async function registerAuthRoutes(app: FastifyInstance, installation: Installation): Promise<void> {
+  const key = await loadAuthKey(installation);
+  const routing = parseBackendRouting(installation.ini);
+  const { context } = installation;
+
+  await app.register(async (scope) => {
+    // The panel may already parse forms with @fastify/formbody; a second parser for the same type would fail to register.
+    if (!scope.hasContentTypeParser(FORM_TYPE)) {
+      scope.addContentTypeParser(FORM_TYPE, { parseAs: 'string', bodyLimit: BODY_LIMIT }, (_request, body, done) => {
+        done(null, Object.fromEntries(new URLSearchParams(body as string)));
+      });
+    }
+
+    scope.get('/auth/nginx', async (request, reply) => {
+      if (!checkAuthKey(request, reply, key, context.logger)) {
+        return reply;
+      }
+      const result = await answerNginxAuth(context, routing, request.headers);
+      if (result.status === 400) {
+        context.logger.warn({ event: 'nginx-auth', ip: request.ip, result: 'invalid-request' }, result.error);
+        return reply.code(400).type('text/plain').send(`${result.error}\n`);
+      }
+      return reply.code(200).headers(result.headers).send('');
+    });
+
+    scope.post('/auth/dovecot', { bodyLimit: BODY_LIMIT }, async (request, reply) => {
+      if (!checkAuthKey(request, reply, key, context.logger)) {
+        return reply;
+      }
+      const result = await answerDovecotAuth(context, request.body);
+      if (result.status === 400 && result.body.result === 'invalid-request') {
+        context.logger.warn({ event: 'dovecot-auth', ip: request.ip, result: 'invalid-request' }, result.body.error);
+      }
+      if (result.delayMs > 0) {
+        await sleep(result.delayMs);
+      }
+      void reply.code(result.status).header('Cache-Control', 'no-store');
+      // The Lua script has no JSON parser: it asks for text/plain and gets the password without the code.
+      if (String(request.headers.accept ?? '').includes('text/plain')) {
+        const text = result.body.result === 'accepted' ? result.body.password : result.body.result === 'invalid-request' ? result.body.error : result.body.result;
+        return reply.type('text/plain; charset=utf-8').send(text);
+      }
+      return reply.send(result.body);
+    });
+  });
 }

@@ -8,3 +8,14 @@ export const IMAP_REJECT = '[AUTHENTICATIONFAILED] Authentication failed: use an
 export const IMAP_TEMPORARY = '[UNAVAILABLE] Temporary authentication failure, try again later';
 export const POP3_REJECT = '[AUTH] Authentication failed: use an app password, or your password followed by your verification code';
 export const POP3_TEMPORARY = '[SYS/TEMP] Temporary authentication failure, try again later';
+
+export interface SmtpReply {
+  readonly code: number;
+  readonly message: string;
+}
+
+/** Splits an SMTP reply into its status (`535 5.7.8`) and its text, as nginx's `Auth-Error-Code` and `Auth-Status` want them. */
+export function splitSmtpReply(reply: SmtpReply): { readonly status: string; readonly text: string } {
+  const space = reply.message.indexOf(' ');
+  return { status: `${reply.code} ${reply.message.slice(0, space)}`, text: reply.message.slice(space + 1) };
+}

@@ -18,6 +18,8 @@ interface ParsedFile {
  */
 export class PasswdFileBackend implements PasswordBackend {
   private cache: ParsedFile | undefined;
+  /** The parse in progress, shared by concurrent logins so a large file is read once, not once per login. */
+  private parsing: Promise<ParsedFile> | undefined;
   private readonly dummyHashes = new Map<PasswordScheme, Promise<StoredPassword>>();
 
   constructor(readonly path: string) {}
@@ -35,6 +37,13 @@ export class PasswdFileBackend implements PasswordBackend {
     if (this.cache && this.cache.mtimeMs === stat.mtimeMs && this.cache.size === stat.size) {
       return this.cache;
     }
+    this.parsing ??= this.parse(stat.mtimeMs, stat.size).finally(() => {
+      this.parsing = undefined;
+    });
+    return this.parsing;
+  }
+
+  private async parse(mtimeMs: number, size: number): Promise<ParsedFile> {
     let text: string;
     try {
       text = await fs.readFile(this.path, 'utf8');
@@ -60,7 +69,7 @@ export class PasswdFileBackend implements PasswordBackend {
         // A line with an unsupported scheme cannot sign in; the other accounts still work.
       }
     }
-    this.cache = { mtimeMs: stat.mtimeMs, size: stat.size, entries };
+    this.cache = { mtimeMs, size, entries };
     return this.cache;
   }
 

@@ -8,7 +8,7 @@ import { createGrant, grantKey, useGrant } from './grants';
 import { keys, type AccountRecord, type AppPasswordRecord, type LastUse, type Protocol } from './model';
 import { loadAccountState } from './state';
 import { constantTimeEqual } from './secrets';
-import { isSecondFactorLocked, recordFailure, recordSecondFactorSuccess, type FailureKind } from './throttle';
+import { recordFailure, type FailureKind } from './throttle';
 import { checkCode, DEFAULT_TOTP_SETTINGS } from './totp';
 import type { PolicyValue } from './model';
 
@@ -204,7 +204,8 @@ async function decideSecondFactor(
     return { outcome: 'accepted', account, method: 'grant', password: splitPasswordAndCode(secret, digitsOf(record))?.password };
   }
 
-  if (enrolled && (await isSecondFactorLocked(context, account))) {
+  const failedCodes = enrolled ? await context.store.readCounter(keys.secondFactorFailures(account)) : 0;
+  if (failedCodes >= context.options.lockAfter) {
     await dummyPasswordCheck(context, account);
     return reject(context, 'second-factor', 'locked', account, ip, secret, protocol);
   }
@@ -237,8 +238,11 @@ async function decideSecondFactor(
       return reject(context, 'second-factor', 'replay', account, ip, secret, protocol);
     }
     await createGrant(context, key, account, device.id);
-    await recordSecondFactorSuccess(context, account, ip);
-    await recordUse(context, account, device.id, ip, protocol, 'password+code');
+    if (failedCodes > 0) {
+      await context.store.resetCounter(keys.secondFactorFailures(account));
+    }
+    // A code is used at most once per step, so its use is always recorded.
+    await recordUse(context, account, device.id, ip, protocol, 'password+code', true);
     return { outcome: 'accepted', account, method: 'password+code', password: parts.password };
   }
   return reject(context, 'second-factor', 'wrong-code', account, ip, secret, protocol);
@@ -268,12 +272,22 @@ const USE_RECORD_INTERVAL_MS = 60_000;
  * reconnects every few seconds would otherwise write two rows per connection, so repeats from
  * the same address and protocol within a minute only read.
  */
-async function recordUse(context: TwoStepContext, account: string, id: string, ip: string, protocol: Protocol, method: LoginMethod): Promise<void> {
+async function recordUse(
+  context: TwoStepContext,
+  account: string,
+  id: string,
+  ip: string,
+  protocol: Protocol,
+  method: LoginMethod,
+  always = false,
+): Promise<void> {
   const now = context.now();
   const key = keys.lastUse(account, id);
-  const previous = await context.store.get<LastUse>(key);
-  if (previous && previous.ip === ip && previous.protocol === protocol && now - previous.at < USE_RECORD_INTERVAL_MS) {
-    return;
+  if (!always) {
+    const previous = await context.store.get<LastUse>(key);
+    if (previous && previous.ip === ip && previous.protocol === protocol && now - previous.at < USE_RECORD_INTERVAL_MS) {
+      return;
+    }
   }
   await context.store.set(key, { at: now, ip, protocol } satisfies LastUse);
   await auditLogin(context, account, ip, protocol, method);

@@ -134,7 +134,9 @@ export async function buildHttpService(installation: Installation, options: Http
 
   app.decorateRequest('session', null as unknown as WebSession);
   app.addHook('onRequest', async (request) => {
-    if (!request.url.startsWith('/static/')) {
+    // The auth endpoints are called by nginx and Dovecot with the shared key, not by browsers:
+    // they get no session (and so no CSRF check and no session write per login).
+    if (!request.url.startsWith('/static/') && !request.url.startsWith('/auth/')) {
       request.session = await sessions.load(request);
     }
   });

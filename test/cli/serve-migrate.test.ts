@@ -1,12 +1,13 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CLI_PATH, CliHome, assertFailure } from './cli-runner';
 import { freePort } from '../helpers/ports';
 import { openStore } from '../../src/store';
 import { keys } from '../../src/core/model';
 
-describe('twostep serve and migrate', function () {
+describe('twostep serve, migrate and auth-key', function () {
   this.timeout(60_000);
   let home: CliHome;
 
@@ -67,6 +68,14 @@ describe('twostep serve and migrate', function () {
     }
 
     assertFailure(await home.run(['migrate', '--from', source, '--to', target]), 1, /--force/);
+  });
+
+  it('auth-key prints the key in auth.key, the same on every call', async () => {
+    const first = await home.json<{ key: string }>(['auth-key']);
+    const second = await home.run(['auth-key']);
+    assert.equal(second.code, 0);
+    assert.equal(second.stdout.trim(), first.key);
+    assert.equal(readFileSync(join(home.dataDir, 'auth.key'), 'utf8').trim(), first.key);
   });
 
   it('migrate rejects an unknown URL scheme', async () => {

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { createLogger } from '../../src/logger';
 import { startHttpService } from '../../src/web/server';
 import { freePort } from '../helpers/ports';
+import { loadAuthKey } from '../../src/adapters/auth-key';
 
 describe('startHttpService', () => {
   it('listens on the configured port', async () => {
@@ -21,6 +22,49 @@ describe('startHttpService', () => {
       assert.equal(response.status, 200);
       assert.match(await response.text(), /<h1>Sign in<\/h1>/);
       assert.ok(lines.some((line) => line.includes('"event":"http-start"')));
+    } finally {
+      await service.close();
+      rmSync(home, { recursive: true, force: true });
+    }
+  });
+
+  it('serves the nginx and Dovecot auth endpoints next to the panel', async () => {
+    const home = mkdtempSync(join(tmpdir(), 'twostep-http-'));
+    const port = await freePort();
+    mkdirSync(join(home, 'config'));
+    writeFileSync(join(home, 'config', 'twostep.ini'), `[http]\nhost = 127.0.0.1\nport = ${port}\n[nginx]\nimap_server = 127.0.0.1:1143\n`);
+    const logger = createLogger('twostep-http-test', { write: () => undefined });
+    const service = await startHttpService({ configDir: join(home, 'config'), logger });
+    try {
+      await service.installation.passwdFile!.setPassword('a@example.org', 'a password', 'PLAIN');
+      const key = await loadAuthKey(service.installation);
+
+      const nginx = await fetch(`${service.url}auth/nginx`, {
+        headers: {
+          'X-TwoStep-Key': key,
+          'Auth-Method': 'plain',
+          'Auth-User': 'a@example.org',
+          'Auth-Pass': 'a%20password',
+          'Auth-Protocol': 'imap',
+          'Auth-Login-Attempt': '1',
+          'Client-IP': '127.0.0.1',
+        },
+      });
+      assert.equal(nginx.headers.get('auth-status'), 'OK');
+      assert.equal(nginx.headers.get('set-cookie'), null, 'an auth endpoint must not start a panel session');
+
+      const dovecot = await fetch(`${service.url}auth/dovecot`, {
+        method: 'POST',
+        headers: { 'X-TwoStep-Key': key, 'Content-Type': 'application/x-www-form-urlencoded' },
+        body: 'user=a%40example.org&password=wrong&remote_ip=127.0.0.1&service=imap',
+      });
+      assert.equal(dovecot.status, 401);
+      const accepted = await fetch(`${service.url}auth/dovecot`, {
+        method: 'POST',
+        headers: { 'X-TwoStep-Key': key, 'Content-Type': 'application/json' },
+        body: JSON.stringify({ user: 'a@example.org', password: 'a password', remote_ip: '127.0.0.1', service: 'imap' }),
+      });
+      assert.equal(accepted.status, 200);
     } finally {
       await service.close();
       rmSync(home, { recursive: true, force: true });

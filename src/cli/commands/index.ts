@@ -21,6 +21,8 @@ export const COMMAND_GROUPS: readonly string[] = [
   'audit',
   'serve',
   'migrate',
+  'auth-key',
+  'checkpassword',
 ];
 
 /** Loads one command group module and checks its shape. */
