@@ -5,6 +5,8 @@ import type { PasswordBackend } from './backends/types';
 import { silentLogger, type Logger, type TwoStepContext } from './core/context';
 import { TwoStepError } from './core/errors';
 import { parseOptions, type IniConfig, type TwoStepOptions } from './core/options';
+import { MailNotifier } from './notify/mailer';
+import { parseNotifyOptions } from './notify/options';
 import { loadSecretBox } from './store/encryption-key';
 import { openStore } from './store';
 import type { Store } from './store/types';
@@ -56,6 +58,8 @@ export interface Installation {
   readonly backend: PasswordBackend;
   /** The passwd file, when the first factor is the passwd-file backend. */
   readonly passwdFile?: PasswdFileBackend;
+  /** Sends the notification emails; undefined when `[notify] enabled = false`. */
+  readonly notifier?: MailNotifier;
   close(): Promise<void>;
 }
 
@@ -79,6 +83,7 @@ export async function openInstallation(open: OpenOptions = {}): Promise<Installa
   const configDir = resolve(open.configDir ?? defaultConfigDir(env));
   const ini = open.ini ?? readIni(configDir);
   const options = parseOptions(ini);
+  const notifyOptions = parseNotifyOptions(ini);
   const dataDir = resolveDataDir(configDir, ini, env);
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const now = open.now ?? Date.now;
@@ -104,7 +109,17 @@ export async function openInstallation(open: OpenOptions = {}): Promise<Installa
     await store.close();
     throw error;
   }
-  const context: TwoStepContext = { store, backend, secrets, options, now, logger: open.logger ?? silentLogger };
+  const logger = open.logger ?? silentLogger;
+  const notifier = notifyOptions.enabled ? new MailNotifier(notifyOptions, logger) : undefined;
+  const context: TwoStepContext = {
+    store,
+    backend,
+    secrets,
+    options,
+    now,
+    logger,
+    notify: notifier ? (event) => notifier.notify(context, event) : undefined,
+  };
   const usedBackend = backend;
   return {
     configDir,
@@ -114,7 +129,10 @@ export async function openInstallation(open: OpenOptions = {}): Promise<Installa
     context,
     backend: usedBackend,
     passwdFile,
+    notifier,
     async close() {
+      // Emails still being sent read the branding from the store.
+      await notifier?.close();
       await store.close();
       await usedBackend.close();
     },

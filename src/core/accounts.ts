@@ -1,6 +1,6 @@
 import { normalizeAccount } from './account';
 import { formatAppPassword, generateAppPassword, normalizeAppPassword, parseName } from './app-passwords';
-import type { TwoStepContext } from './context';
+import { notifyAccount, type TwoStepContext } from './context';
 import { TwoStepError } from './errors';
 import {
   emptyAccountRecord,
@@ -35,7 +35,9 @@ export interface Actor {
 }
 
 async function audit(context: TwoStepContext, actor: Actor, action: string, account: string, detail?: string): Promise<void> {
-  await context.store.appendAudit({ at: context.now(), actor: actor.actor, action, account, ip: actor.ip, detail });
+  const event = { at: context.now(), actor: actor.actor, action, account, ip: actor.ip, detail };
+  await context.store.appendAudit(event);
+  notifyAccount(context, event);
   context.logger.info({ event: 'audit', actor: actor.actor, action, account, ip: actor.ip }, `audit: ${action}`);
 }
 

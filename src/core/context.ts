@@ -1,5 +1,5 @@
 import type { PasswordBackend } from '../backends/types';
-import type { Store } from '../store/types';
+import type { AuditEvent, Store } from '../store/types';
 import type { TwoStepOptions } from './options';
 import type { SecretBox } from './secrets';
 import type { FaultLog } from './fault-log';
@@ -16,6 +16,9 @@ export interface Logger {
 
 export const silentLogger: Logger = { info() {}, warn() {}, error() {} };
 
+/** An audit event about one account, handed to `TwoStepContext.notify`. */
+export type AccountEvent = AuditEvent & { readonly account: string };
+
 /** Everything the core needs from outside, passed in so tests can give a frozen clock or a failing store. */
 export interface TwoStepContext {
   readonly store: Store;
@@ -27,4 +30,22 @@ export interface TwoStepContext {
   readonly logger: Logger;
   /** Rate-limits fault log lines; defaults to one per process. */
   readonly faultLog?: FaultLog;
+  /** Receives every audit event about an account, for example to email its owner. Optional: without it no email is sent. */
+  readonly notify?: (event: AccountEvent) => Promise<void>;
+}
+
+/**
+ * Hands an account event to `context.notify` without waiting for it, so a slow or failing
+ * mail server never delays or breaks the action. A failure is logged.
+ */
+export function notifyAccount(context: TwoStepContext, event: AccountEvent): void {
+  if (!context.notify) {
+    return;
+  }
+  const fields = { event: 'notification', action: event.action, account: event.account };
+  try {
+    context.notify(event).catch((error: unknown) => context.logger.error({ ...fields, cause: (error as Error).message }, 'notification failed'));
+  } catch (error) {
+    context.logger.error({ ...fields, cause: (error as Error).message }, 'notification failed');
+  }
 }

@@ -88,6 +88,8 @@ export async function removeDomain(context: TwoStepContext, actor: Actor, rawDom
   if (!(await context.store.delete(keys.domain(domain)))) {
     throw new TwoStepError('ERR_NOT_FOUND', `domain ${domain} not found`);
   }
+  // A domain added again later starts with the default branding.
+  await context.store.delete(keys.branding(domain));
   await context.store.appendAudit({ at: context.now(), actor: actor.actor, action: 'domain-removed', ip: actor.ip, detail: domain });
 }
 

@@ -1,7 +1,7 @@
 import { accountForLog, normalizeAccount } from './account';
 import { processFaultLog } from './fault-log';
 import { normalizeAppPassword } from './app-passwords';
-import type { TwoStepContext } from './context';
+import { notifyAccount, type TwoStepContext } from './context';
 import { splitPasswordAndCode } from './credentials';
 import { TwoStepError, isTwoStepError } from './errors';
 import { createGrant, grantKey, useGrant, type GrantRecord } from './grants';
@@ -175,7 +175,9 @@ async function reject(
   const { delayMs, lockedNow } = await recordFailure(context, kind, account, ip, secret);
   if (lockedNow) {
     context.logger.warn({ event: 'second-factor-locked', account, ip }, 'second factor locked after repeated failed verification codes');
-    await context.store.appendAudit({ at: context.now(), actor: 'system', action: 'second-factor-locked', account, ip, protocol });
+    const event = { at: context.now(), actor: 'system', action: 'second-factor-locked', account, ip, protocol };
+    await context.store.appendAudit(event);
+    notifyAccount(context, event);
   }
   return { outcome: 'rejected', reason, delayMs, account };
 }

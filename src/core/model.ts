@@ -81,6 +81,8 @@ export const keys = {
   accountPrefix: 'account:',
   domain: (domain: string) => `domain:${domain}`,
   domainPrefix: 'domain:',
+  /** Kept apart from the domain record, which every login reads, because a logo can be 64 KB. */
+  branding: (domain: string) => `branding:${domain}`,
   accountClass: (name: string) => `class:${name}`,
   classPrefix: 'class:',
   globalPolicy: 'settings:global-policy',

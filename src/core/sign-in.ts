@@ -1,6 +1,6 @@
 import { consumeRecoveryCode } from './accounts';
 import { verifyPassword } from './login';
-import type { TwoStepContext } from './context';
+import { notifyAccount, type TwoStepContext } from './context';
 import { keys, type Protocol } from './model';
 import { loadAccountState } from './state';
 import { isSecondFactorLocked, recordFailure, recordSecondFactorSuccess } from './throttle';
@@ -28,7 +28,9 @@ export async function verifySecondFactor(
   // A recovery code is accepted even when the second factor is locked: it is the way back in.
   if (!/^[0-9]+$/.test(value) && (await consumeRecoveryCode(context, account, value))) {
     await recordSecondFactorSuccess(context, account, ip);
-    await context.store.appendAudit({ at: context.now(), actor: account, action: 'recovery-code-used', account, ip, protocol });
+    const event = { at: context.now(), actor: account, action: 'recovery-code-used', account, ip, protocol };
+    await context.store.appendAudit(event);
+    notifyAccount(context, event);
     return { ok: true, method: 'recovery-code' };
   }
 
@@ -49,7 +51,9 @@ export async function verifySecondFactor(
   }
   const { delayMs, lockedNow } = await recordFailure(context, 'second-factor', account, ip, value);
   if (lockedNow) {
-    await context.store.appendAudit({ at: context.now(), actor: 'system', action: 'second-factor-locked', account, ip, protocol });
+    const event = { at: context.now(), actor: 'system', action: 'second-factor-locked', account, ip, protocol };
+    await context.store.appendAudit(event);
+    notifyAccount(context, event);
   }
   return { ok: false, delayMs, locked: lockedNow };
 }

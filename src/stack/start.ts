@@ -31,7 +31,7 @@ async function main(): Promise<void> {
 
   // The panel runs in this process, on the same store as Haraka's workers.
   const httpSettings = readHttpSettings(installation.ini);
-  const http = await buildHttpService(installation, { settings: httpSettings, logger });
+  const http = await buildHttpService(installation, { settings: httpSettings, logger, watchConfig: true });
   await http.listen({ host: httpSettings.host, port: httpSettings.port });
   const panelUrl = `http://${httpSettings.host}:${httpSettings.port}/`;
 

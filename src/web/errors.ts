@@ -9,6 +9,7 @@ export type WebErrorCode =
   | 'ERR_VERIFY_REQUIRED'
   | 'ERR_VERIFY_FAILED'
   | 'ERR_NOT_ALLOWED'
+  | 'ERR_FORBIDDEN'
   | 'ERR_CSRF'
   | 'ERR_RATE_LIMITED'
   | 'ERR_BODY_TOO_LARGE'

@@ -43,6 +43,11 @@ function now(web: WebContext): number {
   return web.installation.context.now();
 }
 
+/** Returns whether the account is named in `admins[]` of twostep.ini. */
+export function isAdmin(web: WebContext, account: string | undefined): boolean {
+  return account !== undefined && web.installation.options.admins.includes(account);
+}
+
 function actorOf(request: FastifyRequest): Actor {
   return { actor: request.session.account ?? 'unknown', ip: request.ip };
 }
@@ -77,7 +82,9 @@ export async function signInWithPassword(web: WebContext, request: FastifyReques
   const session = request.session;
   await web.sessions.renew(session);
 
-  if (!first.ok || (enrolled && policy.policy !== 'disabled')) {
+  // Admins always give their code when they have a device, whatever the policy: admin pages require it.
+  const codeRequired = enrolled && (policy.policy !== 'disabled' || isAdmin(web, account));
+  if (!first.ok || codeRequired) {
     session.replace({ stage: 'second-factor', account, passwordOk: first.ok, pendingDelayMs: first.delayMs }, now(web));
     return 'code';
   }
@@ -120,7 +127,7 @@ export async function signInWithCode(web: WebContext, request: FastifyRequest): 
     await web.sleep(delayMs);
     throw new WebError(401, 'ERR_SIGN_IN_FAILED', WRONG_CREDENTIALS);
   }
-  session.replace({ stage: 'signed-in', account, verifiedAt: now(web) }, now(web));
+  session.replace({ stage: 'signed-in', account, verifiedAt: now(web), secondFactorAt: now(web) }, now(web));
   await auditWeb(web, request, account, 'sign-in', `password and ${method === 'code' ? 'verification code' : 'recovery code'}`);
   return 'done';
 }
@@ -161,6 +168,9 @@ export async function verifyCredentials(web: WebContext, request: FastifyRequest
     throw new WebError(401, 'ERR_VERIFY_FAILED', WRONG_CREDENTIALS);
   }
   request.session.data.verifiedAt = now(web);
+  if (record.devices.length > 0) {
+    request.session.data.secondFactorAt = now(web);
+  }
   request.session.dirty = true;
 }
 
@@ -224,7 +234,8 @@ export async function confirmDevicePairing(web: WebContext, request: FastifyRequ
   if (request.session.data.stage === 'setup') {
     const verifiedAt = request.session.data.verifiedAt;
     await web.sessions.renew(request.session);
-    request.session.replace({ stage: 'signed-in', account, verifiedAt }, now(web));
+    // The first code of the new device is a second factor too.
+    request.session.replace({ stage: 'signed-in', account, verifiedAt, secondFactorAt: now(web) }, now(web));
   }
   return { deviceName: result.device.name, recoveryCodes: result.recoveryCodes };
 }

@@ -1,5 +1,5 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { WebContext } from './flows';
+import { isAdmin, type WebContext } from './flows';
 
 /** Data every page template receives next to its own: the layout reads these. */
 export interface LayoutData {
@@ -9,6 +9,8 @@ export interface LayoutData {
   /** The signed-in account; unset before sign-in finishes. */
   readonly account?: string;
   readonly stage: string;
+  /** True for a signed-in account named in `admins[]`: the layout links the admin pages. */
+  readonly isAdmin: boolean;
   readonly notice?: string;
   readonly error?: string;
   readonly formatTime: (ms: number | undefined) => string;
@@ -40,6 +42,7 @@ export async function renderPage(
     csrfToken: reply.generateCsrf(),
     account: session.data.stage === 'signed-in' || session.data.stage === 'setup' ? session.account : undefined,
     stage: session.data.stage,
+    isAdmin: session.data.stage === 'signed-in' && isAdmin(web, session.account),
     notice: session.takeNotice(),
     formatTime,
     ...data,
@@ -55,6 +58,7 @@ export async function renderErrorPage(web: WebContext, reply: FastifyReply, stat
     title: status === 404 ? 'Page not found' : 'Something went wrong',
     issuer: web.installation.options.issuer,
     stage: 'anonymous',
+    isAdmin: false,
     formatTime,
     status,
     message,

@@ -19,6 +19,9 @@ import { registerApiRoutes } from './routes/api';
 import { registerAppPasswordRoutes } from './routes/app-passwords';
 import { registerSettingsRoutes } from './routes/settings';
 import { registerSignInRoutes } from './routes/sign-in';
+import { registerAdminRoutes } from './admin/routes';
+import { registerBrandingRoutes } from './routes/branding';
+import { watchOptions } from './reload';
 import { SessionManager, type WebSession } from './session';
 import { readHttpSettings, type HttpSettings } from './settings';
 
@@ -35,6 +38,8 @@ export interface HttpServiceOptions {
   readonly logger?: pino.Logger;
   /** Waits before rejection replies (throttling delays); tests pass a recorder. */
   readonly sleep?: (ms: number) => Promise<void>;
+  /** Re-reads twostep.ini when it changes, so policy and admins apply without a restart. */
+  readonly watchConfig?: boolean;
 }
 
 const STATE_CHANGING_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
@@ -97,12 +102,22 @@ export async function buildHttpService(installation: Installation, options: Http
     bodyLimit: BODY_LIMIT_BYTES,
   });
   const sessions = new SessionManager(installation.context, settings);
+  let current = installation;
   const web: WebContext = {
-    installation,
+    // A getter, so every request sees the settings of the latest twostep.ini.
+    get installation() {
+      return current;
+    },
     settings,
     sessions,
     sleep: options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms))),
   };
+
+  if (options.watchConfig) {
+    watchOptions(installation, installation.context.logger, (updated) => {
+      current = updated;
+    });
+  }
 
   await app.register(fastifyHelmet, { contentSecurityPolicy: contentSecurityPolicy() });
   await app.register(fastifyCookie);
@@ -152,6 +167,8 @@ export async function buildHttpService(installation: Installation, options: Http
   await registerSignInRoutes(app, web);
   await registerSettingsRoutes(app, web);
   await registerAppPasswordRoutes(app, web);
+  await registerBrandingRoutes(app, web);
+  await registerAdminRoutes(app, web);
   await app.register(async (api) => registerApiRoutes(api, web));
   await registerAuthRoutes(app, installation);
   return app;
@@ -187,7 +204,7 @@ export async function startHttpService(start: StartOptions = {}): Promise<Runnin
   try {
     const configured = readHttpSettings(installation.ini);
     const settings = { ...configured, host: start.host ?? configured.host, port: start.port ?? configured.port };
-    const app = await buildHttpService(installation, { settings, logger });
+    const app = await buildHttpService(installation, { settings, logger, watchConfig: true });
     await app.listen({ host: settings.host, port: settings.port });
     const host = settings.host.includes(':') ? `[${settings.host}]` : settings.host;
     const url = `http://${host}:${settings.port}/`;

@@ -20,6 +20,8 @@ export interface SessionData {
   lastSeenAt: number;
   /** Last time the credentials were checked (sign-in or re-verification). */
   verifiedAt?: number;
+  /** Last time this session passed a second factor (verification code or recovery code); admin pages need it. */
+  secondFactorAt?: number;
   /** Secret behind the CSRF tokens of this session (used by @fastify/csrf-protection). */
   csrfSecret?: string;
   /** Stage `second-factor` only: whether the password was right. Never shown to the client. */

@@ -16,6 +16,7 @@ export const COMMAND_GROUPS: readonly string[] = [
   'unlock',
   'class',
   'domain',
+  'branding',
   'accounts',
   'audit',
   'serve',

@@ -15,6 +15,7 @@ import {
 import { requireSession } from '../guards';
 import { readId } from '../input';
 import { redirectWithNotice, renderPage } from '../render';
+import { brandingForAccount } from '../branding';
 import { renderFormError } from './sign-in';
 
 /** Text file offered for download next to freshly shown recovery codes. */
@@ -60,7 +61,8 @@ export async function registerSettingsRoutes(app: FastifyInstance, web: WebConte
   const pairingPage = async (request: FastifyRequest, reply: FastifyReply, error?: unknown) => {
     const pairing = await loadPendingPairing(web, request);
     const { record } = await loadAccountState(web.installation.context, request.session.account!);
-    const data = { title: pairing ? 'Pair your authenticator app' : 'Name your device', pairing, firstDevice: record.devices.length === 0 };
+    const branded = await brandingForAccount(web, request.session.account);
+    const data = { title: pairing ? 'Pair your authenticator app' : 'Name your device', pairing, firstDevice: record.devices.length === 0, ...branded };
     if (error !== undefined) {
       return renderFormError(web, request, reply, error, 'pair', data);
     }

@@ -5,6 +5,7 @@ import { requireSession, safeReturnPath } from '../guards';
 import { redirectWithNotice, renderPage } from '../render';
 import { loadAccountState } from '../../core/state';
 import { signInRateLimit } from '../rate-limit';
+import { brandingForAccount } from '../branding';
 
 const NEXT_PAGE: Record<SignInNext, string> = { code: '/sign-in/code', setup: '/settings/2sv/start', done: '/settings' };
 
@@ -56,7 +57,8 @@ export async function registerSignInRoutes(app: FastifyInstance, web: WebContext
     if (request.session.data.stage !== 'second-factor') {
       return redirectWithNotice(request, reply, '/sign-in', request.session.expired ? 'Your sign-in expired. Start again.' : undefined);
     }
-    return renderPage(web, request, reply, 'sign-in-code', { title: 'Verification code', signInAccount: request.session.account });
+    const branded = await brandingForAccount(web, request.session.account);
+    return renderPage(web, request, reply, 'sign-in-code', { title: 'Verification code', signInAccount: request.session.account, ...branded });
   });
 
   app.post('/sign-in/code', { config: { rateLimit: signInRateLimit(web) } }, async (request, reply) => {

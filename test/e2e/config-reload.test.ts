@@ -1,0 +1,56 @@
+import assert from 'node:assert/strict';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { provisionSecretKey } from '../../src/core/accounts';
+import { smtpLogin, startHaraka, type RunningHaraka, type SmtpAuthResult } from '../helpers/haraka';
+import { RFC_KEY } from '../helpers/installation';
+
+const ALICE = 'alice@example.org';
+const PASSWORD = 'correct horse 2024';
+
+/** Signs in every second until `done` holds for the result, or fails after `timeoutMs`. */
+async function pollLogin(port: number, done: (result: SmtpAuthResult) => boolean, timeoutMs: number): Promise<{ result: SmtpAuthResult; waitedMs: number }> {
+  const started = Date.now();
+  for (;;) {
+    const result = await smtpLogin(port, ALICE, PASSWORD);
+    if (done(result)) {
+      return { result, waitedMs: Date.now() - started };
+    }
+    if (Date.now() - started > timeoutMs) {
+      throw new Error(`the login decision did not change within ${timeoutMs} ms; last result: ${JSON.stringify(result)}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+  }
+}
+
+describe('Haraka config reload', function () {
+  this.timeout(90_000);
+  let haraka: RunningHaraka;
+
+  before(async () => {
+    // Many rejected polls must not be slowed by the throttle; no email leaves the test.
+    haraka = await startHaraka({ extraIni: '[policy]\nglobal = disabled\n[throttle]\nfree_failures = 100\n[notify]\nenabled = false' });
+    await haraka.installation.passwdFile!.setPassword(ALICE, PASSWORD, 'PLAIN');
+    await provisionSecretKey(haraka.installation.context, { actor: 'cli:test' }, ALICE, RFC_KEY);
+  });
+
+  after(async () => {
+    await haraka?.stop();
+  });
+
+  it('applies a new global policy without restart', async () => {
+    // Enrolled, but the global policy is disabled: the bare password is enough.
+    assert.deepEqual(await smtpLogin(haraka.port, ALICE, PASSWORD), { ok: true });
+
+    const iniPath = join(haraka.home, 'config', 'twostep.ini');
+    const before = readFileSync(iniPath, 'utf8');
+    assert.match(before, /^global = disabled$/m);
+    writeFileSync(iniPath, before.replace(/^global = disabled$/m, 'global = optional'));
+
+    const { result, waitedMs } = await pollLogin(haraka.port, (login) => !login.ok, 45_000);
+    assert.equal(result.ok, false);
+    assert.equal(!result.ok && result.code, 535, 'a rejection, not a temporary failure');
+    assert.ok(waitedMs < 45_000);
+    assert.match(haraka.output(), /Reloaded file: .*twostep\.ini/);
+  });
+});

@@ -1,0 +1,49 @@
+import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pino from 'pino';
+import { provisionSecretKey } from '../../src/core/accounts';
+import { generateCode } from '../../src/core/totp';
+import { startHttpService, type RunningHttpService } from '../../src/web/server';
+import { RFC_KEY } from '../helpers/installation';
+import { freePort } from '../helpers/ports';
+import { PanelClient } from './panel-client';
+
+const ADMIN = 'admin@example.org';
+const PASSWORD = 'admin password 2024';
+
+describe('HTTP service config reload', function () {
+  this.timeout(60_000);
+  let home: string;
+  let service: RunningHttpService;
+
+  before(async () => {
+    home = mkdtempSync(join(tmpdir(), 'twostep-reload-'));
+    mkdirSync(join(home, 'config'));
+    writeFileSync(join(home, 'config', 'twostep.ini'), '[main]\ndata_dir = data\n[notify]\nenabled = false\n');
+    service = await startHttpService({ configDir: join(home, 'config'), port: await freePort(), logger: pino({ level: 'silent' }) });
+    await service.installation.passwdFile!.setPassword(ADMIN, PASSWORD);
+    await provisionSecretKey(service.installation.context, { actor: 'cli:test' }, ADMIN, RFC_KEY);
+  });
+
+  after(async () => {
+    await service?.close();
+    rmSync(home, { recursive: true, force: true });
+  });
+
+  it('applies a new admins list without restart', async () => {
+    const client = new PanelClient(service.app);
+    await client.signIn(ADMIN, PASSWORD, await generateCode(RFC_KEY, Math.floor(Date.now() / 1000)));
+    assert.equal((await client.get('/admin/accounts')).statusCode, 403, 'not an admin yet');
+
+    writeFileSync(join(home, 'config', 'twostep.ini'), `[main]\ndata_dir = data\nadmins[] = ${ADMIN}\n[notify]\nenabled = false\n`);
+    const started = Date.now();
+    let status = 403;
+    while (status === 403 && Date.now() - started < 30_000) {
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      status = (await client.get('/admin/accounts')).statusCode;
+    }
+    assert.equal(status, 200, 'the admin page opens once twostep.ini is reloaded');
+  });
+});
