@@ -16,8 +16,13 @@ interface HarakaConnection {
   readonly notes: Record<string, unknown>;
 }
 
+type HookNext = (code?: number, message?: string) => void;
+
 interface HarakaPlugin {
   name: string;
+  /** Seconds Haraka waits for a hook before it answers `500 plugin timeout` (twostep.timeout, default 30). */
+  timeout?: number;
+  base: Record<string, { hook_unrecognized_command?: (this: HarakaPlugin, next: HookNext, connection: HarakaConnection, params: string[]) => void }>;
   blankout_password: boolean;
   inherits(name: string): void;
   config: { get(name: string, options: object, callback?: () => void): unknown };
@@ -100,6 +105,39 @@ export function hook_capabilities(this: HarakaPlugin, next: () => void, connecti
   next();
 }
 
+/**
+ * Passes SMTP lines to auth_base, but blanks an AUTH continuation line (the base64 user name
+ * or password, code included) before the hook returns: Haraka 3.3 logs `params[0]` of every
+ * hook that answers OK, so the password would otherwise reach the log at level INFO.
+ */
+export function hook_unrecognized_command(this: HarakaPlugin, next: HookNext, connection: HarakaConnection, params: string[]): void {
+  const continuation = connection.notes.authenticating === true;
+  const base = this.base['auth/auth_base'];
+  const redactingNext: HookNext = (code, message) => {
+    if (continuation) {
+      params.fill('[redacted]');
+    }
+    next(code, message);
+  };
+  if (!base?.hook_unrecognized_command) {
+    next();
+    return;
+  }
+  base.hook_unrecognized_command.call(this, redactingNext, connection, params);
+}
+
+/**
+ * Longest delay TwoStep adds before a rejection, in milliseconds. auth_base adds its own
+ * 1 s, 2 s, 4 s… per failure in a connection, and Haraka answers `500 plugin timeout` when a
+ * hook takes longer than the plugin timeout, so both delays together stay 2 s below it.
+ */
+function maxReplyDelayMs(plugin: HarakaPlugin, connection: HarakaConnection): number {
+  const timeoutSeconds = plugin.timeout && plugin.timeout > 0 ? plugin.timeout : 30;
+  const failures = typeof connection.notes.auth_fails === 'number' ? connection.notes.auth_fails : 0;
+  const authBaseDelaySeconds = Math.min(2 ** failures, timeoutSeconds - 1);
+  return Math.max(0, (timeoutSeconds - 2 - authBaseDelaySeconds) * 1000);
+}
+
 function delay(milliseconds: number): Promise<void> {
   return new Promise((resolveDelay) => setTimeout(resolveDelay, milliseconds));
 }
@@ -124,8 +162,9 @@ export function check_plain_passwd(this: HarakaPlugin, connection: HarakaConnect
       if (decision.outcome === 'temporary-failure') {
         return { valid: false, reply: { ...SMTP_TEMPORARY } };
       }
-      if (decision.delayMs > 0) {
-        await delay(decision.delayMs);
+      const waitMs = Math.min(decision.delayMs, maxReplyDelayMs(this, connection));
+      if (waitMs > 0) {
+        await delay(waitMs);
       }
       return { valid: false, reply: { ...SMTP_REJECT } };
     })

@@ -96,7 +96,7 @@ describe('cli: app-password', function () {
     const byId = await cli.json<{ revoked: { name: string } }>(['app-password', 'revoke', account, first.id]);
     assert.equal(byId.revoked.name, 'One');
     const byName = await cli.run(['app-password', 'revoke', account, 'Two']);
-    assert.equal(byName.code, 0);
+    assert.equal(byName.code, 0, byName.stderr);
     assert.match(byName.stdout, /Revoked app password "Two"/);
     assertFailure(await cli.run(['app-password', 'revoke', account, 'Two']), 1, /app password "Two" not found for alice@example.org/);
     assert.deepEqual(await list(), []);

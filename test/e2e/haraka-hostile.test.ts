@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
 import { provisionSecretKey } from '../../src/core/accounts';
 import { RawSmtpSession } from '../helpers/smtp-raw';
-import { startHaraka, type RunningHaraka } from '../helpers/haraka';
+import { smtpLogin, startHaraka, type RunningHaraka } from '../helpers/haraka';
+import { keys } from '../../src/core/model';
+import { SMTP_REJECT } from '../../src/adapters/replies';
 import { RFC_KEY } from '../helpers/installation';
 
 const PASSWORD = 'hostile-input-password';
@@ -28,7 +30,7 @@ describe('Haraka AUTH with hostile input', function () {
   let haraka: RunningHaraka;
 
   before(async () => {
-    haraka = await startHaraka();
+    haraka = await startHaraka({ pluginTimeoutSeconds: 8 });
     await haraka.installation.passwdFile!.setPassword('alice@example.org', PASSWORD, 'PLAIN');
     await provisionSecretKey(haraka.installation.context, { actor: 'test' }, 'alice@example.org', RFC_KEY);
   });
@@ -74,6 +76,19 @@ describe('Haraka AUTH with hostile input', function () {
     } finally {
       session.close();
     }
+  });
+
+  it('a long throttle delay still ends in 535, before the plugin timeout', async () => {
+    // 20 recent wrong passwords from this address: the throttle asks for its maximum delay of 30 s.
+    for (let i = 0; i < 20; i++) {
+      await haraka.installation.context.store.increment(keys.passwordFailuresByAccountAndIp('alice@example.org', '127.0.0.30'), 900_000);
+    }
+    const started = Date.now();
+    const result = await smtpLogin(haraka.port, 'alice@example.org', 'wrong password', { localAddress: '127.0.0.30' });
+    const elapsed = Date.now() - started;
+    assert.deepEqual(result, { ok: false, code: 535, response: `535 ${SMTP_REJECT.message}` });
+    assert.ok(elapsed >= 4000, `the reply was not delayed: ${elapsed} ms`);
+    assert.ok(elapsed < 8000, `the reply took ${elapsed} ms, past the 8 s plugin timeout`);
   });
 
   it('never writes the submitted secrets to the log', () => {

@@ -23,6 +23,10 @@ export interface StartHarakaOptions {
   readonly workers?: number;
   readonly extraIni?: string;
   readonly env?: NodeJS.ProcessEnv;
+  /** Writes config/twostep.timeout: seconds before Haraka answers `500 plugin timeout`. */
+  readonly pluginTimeoutSeconds?: number;
+  /** Haraka's log level; INFO is where Haraka logs hook parameters. */
+  readonly logLevel?: string;
   /** Adds a plugin that writes connection.notes to HOME/notes.json at MAIL FROM. */
   readonly probeNotes?: boolean;
 }
@@ -31,7 +35,10 @@ export interface StartHarakaOptions {
 export async function startHaraka(options: StartHarakaOptions = {}): Promise<RunningHaraka> {
   const home = mkdtempSync(join(tmpdir(), 'twostep-haraka-'));
   const port = await freePort();
-  await prepareHarakaInstance({ home, smtpPort: port, httpPort: await freePort(), extraIni: options.extraIni, workers: options.workers, logLevel: 'notice' });
+  await prepareHarakaInstance({ home, smtpPort: port, httpPort: await freePort(), extraIni: options.extraIni, workers: options.workers, logLevel: options.logLevel ?? 'notice' });
+  if (options.pluginTimeoutSeconds !== undefined) {
+    writeFileSync(join(home, 'config', 'twostep.timeout'), `${options.pluginTimeoutSeconds}\n`);
+  }
   if (options.probeNotes) {
     mkdirSync(join(home, 'plugins'), { recursive: true });
     writeFileSync(
