@@ -16,13 +16,29 @@ function sleep(milliseconds: number): Promise<void> {
 /**
  * Registers the endpoints that other servers call to decide a login: `/auth/nginx` for
  * nginx's mail proxy and `/auth/dovecot` for the Dovecot Lua passdb. Both require the
- * shared key in the `X-TwoStep-Key` header.
+ * shared key in the `X-TwoStep-Key` header. Pass a function to follow an installation whose
+ * settings are reloaded.
  * @throws TwoStepError ERR_INVALID_CONFIG for a bad `[nginx]`, `[nginx_domains]` or `[auth_endpoints]` setting.
  */
-export async function registerAuthRoutes(app: FastifyInstance, installation: Installation): Promise<void> {
-  const key = await loadAuthKey(installation);
-  const routing = parseBackendRouting(installation.ini);
-  const { context } = installation;
+export async function registerAuthRoutes(app: FastifyInstance, installation: Installation | (() => Installation)): Promise<void> {
+  const current = typeof installation === 'function' ? installation : () => installation;
+  const key = await loadAuthKey(current());
+  // Settings follow twostep.ini reloads: the routing is parsed again whenever the ini object changes.
+  let routingFor = current().ini;
+  let routing = parseBackendRouting(routingFor);
+  const settings = () => {
+    const { ini, context } = current();
+    if (ini !== routingFor) {
+      try {
+        routing = parseBackendRouting(ini);
+        routingFor = ini;
+      } catch (error) {
+        context.logger.error({ event: 'config-reload', cause: (error as Error).message }, 'invalid [nginx] settings after a reload; keeping the previous ones');
+        routingFor = ini;
+      }
+    }
+    return { context, routing };
+  };
 
   await app.register(async (scope) => {
     // The panel may already parse forms with @fastify/formbody; a second parser for the same type would fail to register.
@@ -33,6 +49,7 @@ export async function registerAuthRoutes(app: FastifyInstance, installation: Ins
     }
 
     scope.get('/auth/nginx', async (request, reply) => {
+      const { context, routing } = settings();
       if (!checkAuthKey(request, reply, key, context.logger)) {
         return reply;
       }
@@ -45,6 +62,7 @@ export async function registerAuthRoutes(app: FastifyInstance, installation: Ins
     });
 
     scope.post('/auth/dovecot', { bodyLimit: BODY_LIMIT }, async (request, reply) => {
+      const { context } = settings();
       if (!checkAuthKey(request, reply, key, context.logger)) {
         return reply;
       }

@@ -170,7 +170,7 @@ export async function buildHttpService(installation: Installation, options: Http
   await registerBrandingRoutes(app, web);
   await registerAdminRoutes(app, web);
   await app.register(async (api) => registerApiRoutes(api, web));
-  await registerAuthRoutes(app, installation);
+  await registerAuthRoutes(app, () => current);
   return app;
 }
 

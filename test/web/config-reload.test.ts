@@ -3,7 +3,8 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
-import { provisionSecretKey } from '../../src/core/accounts';
+import { createAppPassword, provisionSecretKey } from '../../src/core/accounts';
+import { loadAuthKey } from '../../src/adapters/auth-key';
 import { generateCode } from '../../src/core/totp';
 import { startHttpService, type RunningHttpService } from '../../src/web/server';
 import { RFC_KEY } from '../helpers/installation';
@@ -45,5 +46,47 @@ describe('HTTP service config reload', function () {
       status = (await client.get('/admin/accounts')).statusCode;
     }
     assert.equal(status, 200, 'the admin page opens once twostep.ini is reloaded');
+  });
+
+  it('applies new nginx backends to /auth/nginx without restart', async () => {
+    const key = await loadAuthKey(service.installation);
+    const ask = () =>
+      fetch(`${service.url}auth/nginx`, {
+        headers: {
+          'X-TwoStep-Key': key,
+          'Auth-Method': 'plain',
+          'Auth-User': ADMIN,
+          'Auth-Pass': `${PASSWORD.replace(/ /g, '%20')}${'0'.repeat(6)}`,
+          'Auth-Protocol': 'imap',
+          'Auth-Login-Attempt': '1',
+          'Client-IP': '127.0.0.1',
+        },
+      });
+    const created = await createAppPassword(service.installation.context, { actor: 'cli:test' }, ADMIN, 'Mail', ['imap']);
+    const askWithAppPassword = () =>
+      fetch(`${service.url}auth/nginx`, {
+        headers: {
+          'X-TwoStep-Key': key,
+          'Auth-Method': 'plain',
+          'Auth-User': ADMIN,
+          'Auth-Pass': created.appPassword.replace(/ /g, '%20'),
+          'Auth-Protocol': 'imap',
+          'Auth-Login-Attempt': '1',
+          'Client-IP': '127.0.0.1',
+        },
+      });
+    assert.notEqual((await ask()).headers.get('auth-status'), 'OK');
+    assert.match((await askWithAppPassword()).headers.get('auth-status') ?? '', /UNAVAILABLE/, 'no IMAP backend configured yet');
+
+    writeFileSync(join(home, 'config', 'twostep.ini'), `[main]\ndata_dir = data\nadmins[] = ${ADMIN}\n[notify]\nenabled = false\n[nginx]\nimap_server = 127.0.0.1:1143\n`);
+    const started = Date.now();
+    let response = await askWithAppPassword();
+    while (response.headers.get('auth-status') !== 'OK' && Date.now() - started < 30_000) {
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      response = await askWithAppPassword();
+    }
+    assert.equal(response.headers.get('auth-status'), 'OK');
+    assert.equal(response.headers.get('auth-server'), '127.0.0.1');
+    assert.equal(response.headers.get('auth-port'), '1143');
   });
 });
