@@ -108,7 +108,7 @@ export async function confirmPairing(context: TwoStepContext, actor: Actor, rawA
     throw new TwoStepError('ERR_NOT_FOUND', 'no device is waiting for confirmation, or the pairing expired: start again');
   }
   const secretKey = context.secrets.decrypt(pending.encryptedKey);
-  const check = await checkCode(secretKey, String(code).trim(), Math.floor(context.now() / 1000), pending.settings, context.options.window);
+  const check = await checkCode(secretKey, String(code), Math.floor(context.now() / 1000), pending.settings, context.options.window);
   if (!check.valid || !(await context.store.claimStep(keys.stepClaim(account, context.secrets.hash('step-claim', secretKey)), check.timeStep))) {
     throw new TwoStepError('ERR_INVALID_CODE', 'invalid verification code: enter the code your authenticator app shows now');
   }
@@ -261,7 +261,12 @@ export async function createAppPassword(
     createdAt: context.now(),
     ...(expiresAt !== undefined ? { expiresAt } : {}),
   };
-  await updateAccount(context, account, (current) => ({ ...current, appPasswords: [...current.appPasswords, record] }));
+  await updateAccount(context, account, (current) => {
+    if (current.appPasswords.some((entry) => entry.name.toLowerCase() === name.toLowerCase())) {
+      throw new TwoStepError('ERR_CONFLICT', `an app password named "${name}" already exists for ${account}: choose another name or revoke the old one`);
+    }
+    return { ...current, appPasswords: [...current.appPasswords, record] };
+  });
   await audit(context, actor, 'app-password-created', account, `${name} (${scopes.join(',')})`);
   return { record, appPassword: formatAppPassword(plain) };
 }
@@ -271,7 +276,14 @@ export async function revokeAppPassword(context: TwoStepContext, actor: Actor, r
   const account = normalizeAccount(rawAccount);
   let revoked: AppPasswordRecord | undefined;
   await updateAccount(context, account, (record) => {
-    revoked = record.appPasswords.find((entry) => entry.id === idOrName) ?? record.appPasswords.find((entry) => entry.name === idOrName);
+    revoked = record.appPasswords.find((entry) => entry.id === idOrName);
+    if (!revoked) {
+      const named = record.appPasswords.filter((entry) => entry.name === idOrName);
+      if (named.length > 1) {
+        throw new TwoStepError('ERR_CONFLICT', `${named.length} app passwords are named "${idOrName.slice(0, 64)}" for ${account}: revoke one by its id`);
+      }
+      revoked = named[0];
+    }
     if (!revoked) {
       throw new TwoStepError('ERR_NOT_FOUND', `app password "${idOrName.slice(0, 64)}" not found for ${account}`);
     }

@@ -18,7 +18,9 @@ export async function verifySecondFactor(
   ip: string,
   protocol: Protocol = 'web',
 ): Promise<{ readonly ok: true; readonly method: 'code' | 'recovery-code' } | { readonly ok: false; readonly delayMs: number; readonly locked: boolean }> {
-  const value = String(typed).trim();
+  // A verification code must be exactly its digits: " 081804" or "81804" never reaches the
+  // window check. A recovery code may carry spaces and hyphens, as it is shown and printed.
+  const value = String(typed);
   const { record } = await loadAccountState(context, account);
   if (record.devices.length === 0) {
     const { delayMs } = await recordFailure(context, 'second-factor', account, ip, value);
@@ -26,7 +28,7 @@ export async function verifySecondFactor(
   }
 
   // A recovery code is accepted even when the second factor is locked: it is the way back in.
-  if (!/^[0-9]+$/.test(value) && (await consumeRecoveryCode(context, account, value))) {
+  if (!/^[0-9]+$/.test(value.trim()) && (await consumeRecoveryCode(context, account, value))) {
     await recordSecondFactorSuccess(context, account, ip);
     const event = { at: context.now(), actor: account, action: 'recovery-code-used', account, ip, protocol };
     await context.store.appendAudit(event);
