@@ -164,7 +164,12 @@ describe('panel 2-Step Verification', () => {
 
   it('revoke all turns optional off', async () => {
     await enroll(client, fixture.installation);
-    await client.get('/settings/2sv');
+    const manage = await client.get('/settings/2sv');
+    assert.match(manage.body, /href="\/settings\/2sv\/revoke-all"/, 'the manage page links to the confirmation');
+    const confirm = await client.get('/settings/2sv/revoke-all');
+    assert.equal(confirm.statusCode, 200);
+    assert.match(confirm.body, /Revoke all devices\?/);
+    assert.match(confirm.body, /2-Step Verification is turned off/);
     const reply = await client.post('/settings/2sv/revoke-all');
     assert.equal(reply.headers.location, '/settings');
     const settings = await client.get('/settings');

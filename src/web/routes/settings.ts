@@ -111,6 +111,14 @@ export async function registerSettingsRoutes(app: FastifyInstance, web: WebConte
     return redirectWithNotice(request, reply, status.enrolled ? '/settings/2sv' : '/settings', `Device "${name}" revoked.${status.enrolled ? '' : ' 2-Step Verification is off.'}`);
   });
 
+  app.get('/settings/2sv/revoke-all', { preHandler: verified('/settings/2sv') }, async (request, reply) => {
+    const status = await accountStatus(web, request);
+    if (!status.enrolled) {
+      return reply.redirect('/settings', 303);
+    }
+    return renderPage(web, request, reply, 'revoke-all', { title: 'Revoke all devices', status });
+  });
+
   app.post('/settings/2sv/revoke-all', { preHandler: verified('/settings/2sv') }, async (request, reply) => {
     const count = await revokeEveryDevice(web, request);
     const { policy } = await loadAccountState(web.installation.context, request.session.account!);
