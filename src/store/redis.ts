@@ -2,14 +2,12 @@ import Keyv from 'keyv';
 import KeyvRedis, { createClient, type RedisClientType } from '@keyv/redis';
 import { createHash } from 'node:crypto';
 import { TwoStepError, storeUnavailable } from '../core/errors';
-import { isExpiredEntry, type AuditEvent, type AuditQuery, type Store, type StoreEntry } from './types';
+import { isExpiredEntry, MAX_AUDIT_EVENTS, MAX_AUDIT_EVENTS_PER_ACCOUNT, type AuditEvent, type AuditQuery, type Store, type StoreEntry } from './types';
 
 const DEFAULT_NAMESPACE = 'twostep';
 const DEFAULT_TIMEOUT_MS = 2000;
 const MAX_UPDATE_ATTEMPTS = 50;
 /** The shared audit stream keeps the newest events only; each account's own stream keeps fewer. */
-export const MAX_AUDIT_EVENTS = 100_000;
-export const MAX_AUDIT_EVENTS_PER_ACCOUNT = 1000;
 const SCAN_COUNT = 1000;
 const AUDIT_READ_BATCH = 500;
 

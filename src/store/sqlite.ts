@@ -3,11 +3,13 @@ import { dirname } from 'node:path';
 import Keyv from 'keyv';
 import KeyvSqlite from '@keyv/sqlite';
 import { storeUnavailable } from '../core/errors';
-import { isExpiredEntry, type AuditEvent, type AuditQuery, type Store, type StoreEntry } from './types';
+import { isExpiredEntry, MAX_AUDIT_EVENTS, MAX_AUDIT_EVENTS_PER_ACCOUNT, type AuditEvent, type AuditQuery, type Store, type StoreEntry } from './types';
 
 const NAMESPACE = 'twostep';
 const TABLE = 'keyv';
 const MAX_UPDATE_ATTEMPTS = 50;
+/** The audit log is trimmed to its limits once per this many appends in a process. */
+const AUDIT_PRUNE_EVERY = 500;
 /** Rows per multi-row INSERT when importing; keeps each statement under SQLite's parameter limit. */
 const IMPORT_ROWS_PER_STATEMENT = 200;
 const AUDIT_COLUMNS = ['at', 'actor', 'action', 'account', 'ip', 'protocol', 'detail'] as const;
@@ -29,6 +31,7 @@ export class SqliteStore implements Store {
   private readonly keyv: Keyv;
   private readonly adapter: KeyvSqlite;
   private ready: Promise<void>;
+  private auditAppends = 0;
 
   constructor(readonly path: string, private readonly now: () => number = Date.now) {
     if (path !== ':memory:') {
@@ -212,6 +215,10 @@ export class SqliteStore implements Store {
   }
 
   async appendAudit(event: AuditEvent): Promise<void> {
+    this.auditAppends++;
+    if (this.auditAppends % AUDIT_PRUNE_EVERY === 0) {
+      await this.pruneAudit();
+    }
     await this.query(
       'audit',
       'INSERT INTO twostep_audit (at, actor, action, account, ip, protocol, detail) VALUES (?, ?, ?, ?, ?, ?, ?)',
@@ -223,6 +230,18 @@ export class SqliteStore implements Store {
       event.protocol ?? null,
       event.detail ?? null,
     );
+  }
+
+  /** Drops the events past MAX_AUDIT_EVENTS_PER_ACCOUNT for any account and past MAX_AUDIT_EVENTS in all. */
+  async pruneAudit(): Promise<void> {
+    await this.query(
+      'audit',
+      `DELETE FROM twostep_audit WHERE id IN (
+         SELECT id FROM (SELECT id, ROW_NUMBER() OVER (PARTITION BY account ORDER BY id DESC) AS position FROM twostep_audit WHERE account IS NOT NULL)
+         WHERE position > ?)`,
+      MAX_AUDIT_EVENTS_PER_ACCOUNT,
+    );
+    await this.query('audit', 'DELETE FROM twostep_audit WHERE id <= (SELECT id FROM twostep_audit ORDER BY id DESC LIMIT 1 OFFSET ?)', MAX_AUDIT_EVENTS);
   }
 
   async listAudit(query: AuditQuery): Promise<AuditEvent[]> {

@@ -1,3 +1,8 @@
+/** The audit log keeps at most this many events in all, newest first; older ones are dropped. */
+export const MAX_AUDIT_EVENTS = 100_000;
+/** …and at most this many per account, so one busy account cannot crowd out the others. */
+export const MAX_AUDIT_EVENTS_PER_ACCOUNT = 1000;
+
 /** One audit event: who did what to which account, when and from where. Never holds a secret. */
 export interface AuditEvent {
   readonly at: number;

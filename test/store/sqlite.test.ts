@@ -1,8 +1,10 @@
+import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SqliteStore } from '../../src/store/sqlite';
 import { defineStoreContract } from './contract';
+import { MAX_AUDIT_EVENTS_PER_ACCOUNT } from '../../src/store/types';
 
 describe('SQLite store contract', () => {
   let folder: string;
@@ -28,5 +30,28 @@ describe('SQLite store contract', () => {
       mkdirSync(path);
       return new SqliteStore(path);
     },
+  });
+});
+
+describe('SQLite audit log limits', () => {
+  it('keeps the newest events per account and drops older ones', async () => {
+    const folder = mkdtempSync(join(tmpdir(), 'twostep-sqlite-audit-'));
+    const store = new SqliteStore(join(folder, 'store.sqlite'));
+    try {
+      // 1,200 appends cross the every-500 pruning point twice.
+      for (let i = 0; i < 1200; i++) {
+        await store.appendAudit({ at: i, actor: 'busy@example.org', action: 'login', account: 'busy@example.org', detail: String(i) });
+      }
+      await store.appendAudit({ at: 5000, actor: 'quiet@example.org', action: 'login', account: 'quiet@example.org' });
+      await store.pruneAudit();
+      const busy = await store.listAudit({ account: 'busy@example.org', limit: 5000 });
+      assert.equal(busy.length, MAX_AUDIT_EVENTS_PER_ACCOUNT);
+      assert.equal(busy[0].detail, '1199', 'the newest event is kept');
+      assert.equal(busy[busy.length - 1].detail, String(1200 - MAX_AUDIT_EVENTS_PER_ACCOUNT));
+      assert.equal((await store.listAudit({ account: 'quiet@example.org' })).length, 1);
+    } finally {
+      await store.close();
+      rmSync(folder, { recursive: true, force: true });
+    }
   });
 });
