@@ -4,7 +4,7 @@
 import { isAbsolute, join, resolve } from 'node:path';
 import type { Logger, LogFields } from '../src/core/context';
 import { decideLogin, type LoginDecision } from '../src/core/login';
-import { parseOptions, type IniConfig } from '../src/core/options';
+import { parseOptions, type IniConfig, type TwoStepOptions } from '../src/core/options';
 import { openInstallation, type Installation } from '../src/installation';
 import { SMTP_REJECT, SMTP_TEMPORARY } from '../src/adapters/replies';
 
@@ -30,6 +30,7 @@ interface HarakaPlugin {
   logwarn(message: string): void;
   logerror(message: string): void;
   twostep_ini?: IniConfig;
+  twostep_options?: TwoStepOptions;
   twostep_installation?: Promise<Installation>;
   twostep_logger?: Logger;
 }
@@ -58,11 +59,21 @@ function harakaLogger(plugin: HarakaPlugin): Logger {
   };
 }
 
+/**
+ * Reads twostep.ini and validates it into options once per change, not once per login. An
+ * invalid edit is logged and the previous settings stay in force.
+ */
 function loadIni(plugin: HarakaPlugin): void {
-  plugin.twostep_ini = plugin.config.get('twostep.ini', { booleans: ['+audit.log_logins'] }, () => {
-    loadIni(plugin);
-    plugin.loginfo('twostep.ini changed: settings reloaded');
+  const ini = plugin.config.get('twostep.ini', { booleans: ['+audit.log_logins'] }, () => {
+    try {
+      loadIni(plugin);
+      plugin.loginfo('twostep.ini changed: settings reloaded');
+    } catch (error) {
+      plugin.logerror(`twostep.ini changed but is invalid, keeping the previous settings: ${(error as Error).message}`);
+    }
   }) as IniConfig;
+  plugin.twostep_options = parseOptions(ini);
+  plugin.twostep_ini = ini;
 }
 
 /** The Haraka instance folder: HARAKA is set by haraka -c DIR; the working folder otherwise. */
@@ -91,7 +102,6 @@ export function register(this: HarakaPlugin): void {
   this.blankout_password = true;
   this.twostep_logger = harakaLogger(this);
   loadIni(this);
-  parseOptions(this.twostep_ini ?? {});
 }
 
 /** Offers AUTH PLAIN and LOGIN only inside TLS. CRAM-MD5 is never offered: it cannot carry a code. */
@@ -144,7 +154,7 @@ function delay(milliseconds: number): Promise<void> {
 
 async function decide(plugin: HarakaPlugin, connection: HarakaConnection, user: string, secret: string): Promise<LoginDecision> {
   const opened = await installation(plugin);
-  const context = { ...opened.context, options: parseOptions(plugin.twostep_ini ?? opened.ini) };
+  const context = { ...opened.context, options: plugin.twostep_options ?? opened.options };
   return decideLogin(context, { account: user, secret, protocol: 'smtp', ip: connection.remote.ip });
 }
 
