@@ -5,6 +5,12 @@ import { TwoStepError } from '../core/errors';
 import { hashPassword, parseStoredPassword, verifyPasswordHash, type PasswordScheme, type StoredPassword } from './password-hash';
 import type { PasswordBackend } from './types';
 
+/**
+ * Edits of the passwd file by other programs are seen within this time.
+ * NOTE: so an old password keeps working for up to this long after it was replaced.
+ */
+const STAT_INTERVAL_MS = 1000;
+
 interface ParsedFile {
   readonly mtimeMs: number;
   readonly size: number;
@@ -20,11 +26,19 @@ export class PasswdFileBackend implements PasswordBackend {
   private cache: ParsedFile | undefined;
   /** The parse in progress, shared by concurrent logins so a large file is read once, not once per login. */
   private parsing: Promise<ParsedFile> | undefined;
+  /** When the file's modification time was last checked (ms since the epoch). */
+  private checkedAt = 0;
   private readonly dummyHashes = new Map<PasswordScheme, Promise<StoredPassword>>();
 
   constructor(readonly path: string) {}
 
   private async load(): Promise<ParsedFile> {
+    // A stat per login costs a thread-pool round trip; once a second is enough to see edits.
+    const now = Date.now();
+    if (this.cache && now - this.checkedAt < STAT_INTERVAL_MS) {
+      return this.cache;
+    }
+    this.checkedAt = now;
     let stat;
     try {
       stat = await fs.stat(this.path);
@@ -86,6 +100,17 @@ export class PasswdFileBackend implements PasswordBackend {
 
   async verify(account: string, password: string): Promise<boolean> {
     const file = await this.load();
+    if (await this.check(file, account, password)) {
+      return true;
+    }
+    // The file may have changed within the last second: a rejection is checked once more
+    // against the current file, so a new account or password works at once.
+    this.checkedAt = 0;
+    const current = await this.load();
+    return current !== file && (await this.check(current, account, password));
+  }
+
+  private async check(file: ParsedFile, account: string, password: string): Promise<boolean> {
     const stored = file.entries.get(account);
     if (!stored) {
       const typical = file.entries.values().next().value as StoredPassword | undefined;
@@ -136,6 +161,7 @@ export class PasswdFileBackend implements PasswordBackend {
     await fs.writeFile(temporary, `${lines.join('\n')}\n`, { mode: 0o600 });
     await fs.rename(temporary, this.path);
     this.cache = undefined;
+    this.checkedAt = 0;
   }
 
   async close(): Promise<void> {

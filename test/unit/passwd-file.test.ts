@@ -1,0 +1,55 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PasswdFileBackend } from '../../src/backends/passwd-file';
+import { hashPassword } from '../../src/backends/password-hash';
+
+describe('passwd-file backend', () => {
+  let folder: string;
+  let path: string;
+
+  beforeEach(() => {
+    folder = mkdtempSync(join(tmpdir(), 'twostep-passwd-'));
+    path = join(folder, 'passwd');
+  });
+
+  afterEach(() => {
+    rmSync(folder, { recursive: true, force: true });
+  });
+
+  it('reads Dovecot lines with extra fields and every supported scheme', async () => {
+    const lines = [
+      `a@example.org:${await hashPassword('pw-a', 'BLF-CRYPT')}:1000:1000::/home/a::`,
+      `b@example.org:${await hashPassword('pw-b', 'SHA512-CRYPT')}`,
+      `c@example.org:${await hashPassword('pw-c', 'ARGON2ID')}`,
+      'd@example.org:{PLAIN}pw-d',
+      '# a comment',
+      'e@example.org:{MD5}unsupported',
+    ];
+    writeFileSync(path, `${lines.join('\n')}\n`);
+    const backend = new PasswdFileBackend(path);
+    for (const letter of ['a', 'b', 'c', 'd']) {
+      assert.equal(await backend.verify(`${letter}@example.org`, `pw-${letter}`), true, letter);
+      assert.equal(await backend.verify(`${letter}@example.org`, 'wrong'), false, letter);
+    }
+    assert.equal(await backend.verify('e@example.org', 'unsupported'), false);
+    assert.equal(await backend.verify('nobody@example.org', 'pw-a'), false);
+  });
+
+  it('sees an account that another program added a moment ago', async () => {
+    writeFileSync(path, 'a@example.org:{PLAIN}one\n');
+    const backend = new PasswdFileBackend(path);
+    assert.equal(await backend.verify('a@example.org', 'one'), true);
+    writeFileSync(path, 'a@example.org:{PLAIN}one\nb@example.org:{PLAIN}two-and-more\n');
+    assert.equal(await backend.verify('b@example.org', 'two-and-more'), true);
+  });
+
+  it('a changed password works at once', async () => {
+    writeFileSync(path, 'a@example.org:{PLAIN}old\n');
+    const backend = new PasswdFileBackend(path);
+    assert.equal(await backend.verify('a@example.org', 'old'), true);
+    writeFileSync(path, 'a@example.org:{PLAIN}new-password\n');
+    assert.equal(await backend.verify('a@example.org', 'new-password'), true);
+  });
+});
