@@ -267,6 +267,16 @@ function digitsOf(record: AccountRecord): number {
 
 /** Last use and the login audit event are written again only after this long, unless the client or protocol changed. */
 const USE_RECORD_INTERVAL_MS = 60_000;
+/** Uses this process recorded lately, by last-use key, address and protocol; bounded, then cleared. */
+const recentUses = new Map<string, number>();
+const MAX_RECENT_USES = 10_000;
+
+function rememberUse(key: string, at: number): void {
+  if (recentUses.size >= MAX_RECENT_USES) {
+    recentUses.clear();
+  }
+  recentUses.set(key, at);
+}
 
 /**
  * Records the last use of a device or an app password and audits the login. A client that
@@ -284,12 +294,20 @@ async function recordUse(
 ): Promise<void> {
   const now = context.now();
   const key = keys.lastUse(account, id);
+  const recentKey = `${key}\0${ip}\0${protocol}`;
   if (!always) {
+    // Most repeats are seen by this process: remembering them saves the store read too.
+    const recent = recentUses.get(recentKey);
+    if (recent !== undefined && now >= recent && now - recent < USE_RECORD_INTERVAL_MS) {
+      return;
+    }
     const previous = await context.store.get<LastUse>(key);
     if (previous && previous.ip === ip && previous.protocol === protocol && now - previous.at < USE_RECORD_INTERVAL_MS) {
+      rememberUse(recentKey, previous.at);
       return;
     }
   }
+  rememberUse(recentKey, now);
   await Promise.all([context.store.set(key, { at: now, ip, protocol } satisfies LastUse), auditLogin(context, account, ip, protocol, method)]);
 }
 
