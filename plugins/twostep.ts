@@ -8,7 +8,11 @@ import { parseOptions, type IniConfig, type TwoStepOptions } from '../src/core/o
 import { openInstallation, type Installation } from '../src/installation';
 import { SMTP_REJECT, SMTP_TEMPORARY } from '../src/adapters/replies';
 
+/** Haraka's OK return code (constants.ok): the hook handled the command. */
+const OK_CODE = 906;
+
 interface HarakaConnection {
+  respond(code: number, message: string, callback: () => void): void;
   readonly uuid: string;
   readonly remote: { readonly ip: string };
   readonly tls: { readonly enabled: boolean };
@@ -121,6 +125,12 @@ export function hook_capabilities(this: HarakaPlugin, next: () => void, connecti
  * hook that answers OK, so the password would otherwise reach the log at level INFO.
  */
 export function hook_unrecognized_command(this: HarakaPlugin, next: HookNext, connection: HarakaConnection, params: string[]): void {
+  if (String(params[0] ?? '').toUpperCase() === 'AUTH' && !connection.tls.enabled) {
+    // RFC 3207 §4: a client that tries AUTH before STARTTLS learns what to do instead of
+    // getting "500 Unrecognized command".
+    connection.respond(530, '5.7.0 Must issue a STARTTLS command first', () => next(OK_CODE));
+    return;
+  }
   const continuation = connection.notes.authenticating === true;
   const base = this.base['auth/auth_base'];
   const redactingNext: HookNext = (code, message) => {

@@ -50,7 +50,7 @@ export async function prepareHarakaInstance(options: HarakaInstanceOptions): Pro
     join(config, 'smtp.ini'),
     [`listen=127.0.0.1:${options.smtpPort}`, `nodes=${options.workers ?? 0}`, 'daemonize=false', 'graceful_shutdown=false', ''].join('\n'),
   );
-  await fs.writeFile(join(config, 'log.ini'), `[main]\nlevel=${options.logLevel ?? 'info'}\ntimestamps=true\n`);
+  await fs.writeFile(join(config, 'log.ini'), `[main]\nlevel=${options.logLevel ?? 'info'}\ntimestamps=true\nformat=default\n`);
   await writeIfMissing(join(config, 'me'), 'localhost\n');
   await writeIfMissing(join(config, 'host_list'), 'localhost\n');
 

@@ -72,7 +72,7 @@ async function main(): Promise<void> {
       `  Web panel:       ${panelUrl}`,
       '',
       'Next steps, in another terminal:',
-      '  printf "%s" "a-long-password" | npx twostep passwd alice@example.test',
+      "  printf '%s\\n' 'a-long-password' | npx twostep passwd alice@example.test",
       `  Open ${panelUrl} and sign in as alice@example.test to turn on 2-Step Verification, or:`,
       '  npx twostep secret reset alice@example.test     # prints the QR code and otpauth link',
       '  npx twostep code alice@example.test             # the current verification code',

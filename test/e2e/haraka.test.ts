@@ -6,7 +6,7 @@ import { RawSmtpSession } from '../helpers/smtp-raw';
 import { createAppPassword, provisionSecretKey } from '../../src/core/accounts';
 import { generateCode } from '../../src/core/totp';
 import { SMTP_REJECT, SMTP_TEMPORARY } from '../../src/adapters/replies';
-import { ehloWithoutTls, smtpLogin, startHaraka, type RunningHaraka } from '../helpers/haraka';
+import { commandWithoutTls, ehloWithoutTls, smtpLogin, startHaraka, type RunningHaraka } from '../helpers/haraka';
 import { RFC_KEY } from '../helpers/installation';
 
 const ALICE = 'alice@example.org';
@@ -76,6 +76,11 @@ describe('Haraka with the twostep plugin', function () {
     const plain = await ehloWithoutTls(haraka.port);
     assert.match(plain, /STARTTLS/);
     assert.doesNotMatch(plain, /AUTH/);
+  });
+
+  it('answers AUTH before STARTTLS with 530', async () => {
+    const credentials = Buffer.from(`\u0000${ALICE}\u0000${PASSWORD}`).toString('base64');
+    assert.equal(await commandWithoutTls(haraka.port, `AUTH PLAIN ${credentials}`), '530 5.7.0 Must issue a STARTTLS command first');
   });
 
   it('accepts password+code with AUTH PLAIN', async () => {

@@ -111,6 +111,35 @@ export async function smtpLogin(
   }
 }
 
+/** Sends EHLO, then `command`, over plain TCP and returns the reply to the command. */
+export function commandWithoutTls(port: number, command: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(port, '127.0.0.1');
+    let buffer = '';
+    let stage = 0;
+    socket.setEncoding('utf8');
+    socket.on('data', (chunk: string) => {
+      buffer += chunk;
+      const complete = /^\d{3} .*\r\n/m.exec(buffer);
+      if (!complete) {
+        return;
+      }
+      const reply = buffer.slice(0, complete.index + complete[0].length).trimEnd();
+      buffer = '';
+      stage++;
+      if (stage === 1) {
+        socket.write('EHLO client.example\r\n');
+      } else if (stage === 2) {
+        socket.write(`${command}\r\n`);
+      } else {
+        socket.end('QUIT\r\n');
+        resolve(reply.split('\r\n').pop() ?? reply);
+      }
+    });
+    socket.on('error', reject);
+  });
+}
+
 /** Sends EHLO over plain TCP and returns the advertised extensions. */
 export function ehloWithoutTls(port: number): Promise<string> {
   return new Promise((resolve, reject) => {
