@@ -24,7 +24,7 @@ type HookNext = (code?: number, message?: string) => void;
 
 interface HarakaPlugin {
   name: string;
-  /** Seconds Haraka waits for a hook before it answers `500 plugin timeout` (twostep.timeout, default 30). */
+  /** Seconds Haraka waits for a hook before it replies `500 plugin timeout` (twostep.timeout, default 30). */
   timeout?: number;
   base: Record<string, { hook_unrecognized_command?: (this: HarakaPlugin, next: HookNext, connection: HarakaConnection, params: string[]) => void }>;
   blankout_password: boolean;
@@ -86,7 +86,7 @@ function instanceConfigDir(): string {
   return join(isAbsolute(instance) ? instance : resolve(instance), 'config');
 }
 
-/** Opens the store on first use in each worker process, so the master never holds the SQLite file. */
+/** Opens the store on first use in each worker process, so the master process never opens the SQLite file. */
 function installation(plugin: HarakaPlugin): Promise<Installation> {
   if (!plugin.twostep_installation) {
     const opening = openInstallation({ configDir: instanceConfigDir(), ini: plugin.twostep_ini, logger: plugin.twostep_logger });
@@ -148,7 +148,7 @@ export function hook_unrecognized_command(this: HarakaPlugin, next: HookNext, co
 
 /**
  * Longest delay TwoStep adds before a rejection, in milliseconds. auth_base adds its own
- * 1 s, 2 s, 4 s… per failure in a connection, and Haraka answers `500 plugin timeout` when a
+ * 1 s, 2 s, 4 s… per failure in a connection, and Haraka replies `500 plugin timeout` when a
  * hook takes longer than the plugin timeout, so both delays together stay 2 s below it.
  */
 function maxReplyDelayMs(plugin: HarakaPlugin, connection: HarakaConnection): number {
@@ -170,7 +170,7 @@ async function decide(plugin: HarakaPlugin, connection: HarakaConnection, user: 
 
 /**
  * Called by auth_base for AUTH PLAIN and LOGIN. Every fault, including one thrown while
- * opening the store, is answered as a temporary failure: Haraka would treat an uncaught
+ * opening the store, gets the temporary-failure reply: Haraka would treat an uncaught
  * exception as "continue", and that must never let a login through.
  */
 export function check_plain_passwd(this: HarakaPlugin, connection: HarakaConnection, user: string, secret: string, callback: PasswordCallback): void {

@@ -30,7 +30,7 @@ interface HarakaConfigModule {
 }
 
 /**
- * Reads twostep.ini the way Haraka does: the package's config/ holds the defaults and the
+ * Reads twostep.ini the way Haraka does: the package's config/ contains the defaults and the
  * instance's config/ overrides them key by key.
  */
 export function readIni(configDir: string, onChange?: () => void): IniConfig {

@@ -60,7 +60,7 @@ export class SqliteStore implements Store {
     // made for login throughput; see the README's limits.
     await this.adapter.query('PRAGMA synchronous = NORMAL');
     if (this.path !== ':memory:') {
-      // The file holds encrypted secret keys and keyed hashes: readable by the owner only.
+      // The file contains encrypted secret keys and keyed hashes: readable by the owner only.
       chmodSync(this.path, 0o600);
     }
     await this.adapter.query('CREATE TABLE IF NOT EXISTS twostep_steps (key TEXT PRIMARY KEY, step INTEGER NOT NULL)');

@@ -3,7 +3,7 @@ export const MAX_AUDIT_EVENTS = 100_000;
 /** …and at most this many per account, so one busy account cannot crowd out the others. */
 export const MAX_AUDIT_EVENTS_PER_ACCOUNT = 1000;
 
-/** One audit event: who did what to which account, when and from where. Never holds a secret. */
+/** One audit event: who did what to which account, when and from where. Never contains a secret. */
 export interface AuditEvent {
   readonly at: number;
   /** The account or admin that acted, or `system`. */
@@ -83,7 +83,7 @@ export interface Store {
    * appending audit events in order. Records whose expiry has passed are skipped.
    */
   importEntries(entries: readonly StoreEntry[]): Promise<void>;
-  /** Returns true when the store holds no record of any kind. */
+  /** Returns true when the store contains no record of any kind. */
   isEmpty(): Promise<boolean>;
 
   close(): Promise<void>;

@@ -10,7 +10,7 @@ export function register(program: Command, _helpers: CliHelpers): void {
     .argument('<reply-program...>', 'the program Dovecot passes (checkpassword-reply) and its arguments')
     .allowUnknownOption()
     .action(async (replyProgram: string[], _options: unknown, command: Command) => {
-      // This command answers with exit codes that Dovecot defines, not the CLI's own.
+      // This command exits with the codes that Dovecot defines, not the CLI's own.
       const globals = command.optsWithGlobals<{ config?: string }>();
       const code = await runCheckpassword(replyProgram, { configDir: globals.config !== undefined ? resolve(globals.config) : undefined });
       process.exit(code);
