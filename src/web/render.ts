@@ -7,7 +7,7 @@ export interface LayoutData {
   readonly issuer: string;
   readonly csrfToken?: string;
   /** The signed-in account; unset before sign-in finishes. */
-  readonly account?: string;
+  readonly signedInAccount?: string;
   readonly stage: string;
   /** True for a signed-in account named in `admins[]`: the layout links the admin pages. */
   readonly isAdmin: boolean;
@@ -40,7 +40,7 @@ export async function renderPage(
   const layout: LayoutData = {
     issuer: web.installation.options.issuer,
     csrfToken: reply.generateCsrf(),
-    account: session.data.stage === 'signed-in' || session.data.stage === 'setup' ? session.account : undefined,
+    signedInAccount: session.data.stage === 'signed-in' || session.data.stage === 'setup' ? session.account : undefined,
     stage: session.data.stage,
     isAdmin: session.data.stage === 'signed-in' && isAdmin(web, session.account),
     notice: session.takeNotice(),

@@ -125,6 +125,7 @@ describe('admin pages', () => {
     const exported = await auditEvents('accounts-exported');
     assert.equal(exported.length, 2);
     assert.equal(exported[0].actor, ADMIN_ACTOR);
+    assert.deepEqual(exported.map((event) => event.detail).sort(), ['csv, 1 account(s), filter domain=example.net', 'json, 2 account(s), filter state=enrolled']);
 
     const bad = await admin.get('/admin/accounts?state=sleeping');
     assert.equal(bad.statusCode, 400);
@@ -180,6 +181,7 @@ describe('admin pages', () => {
     const run = async (action: string, fields: Record<string, string> = {}, query = '') => {
       const page = await admin.get(`${ALICE_URL}/${action}${query}`);
       assert.equal(page.statusCode, 200, `${action} confirmation page`);
+      assert.match(page.body, new RegExp(`title="Signed in as ${ADMIN}"`), `${action}: the top bar names the admin, not the target account`);
       return admin.post(`${ALICE_URL}/${action}`, fields);
     };
 
@@ -272,6 +274,8 @@ describe('admin pages', () => {
     assert.equal(css.body, ':root { --accent: #aa3300; --accent-dark: #802600; }\n');
     assert.equal((await alice.get('/branding/example.net.css')).body, ':root { --accent: #1f5fbf; --accent-dark: #17478f; }\n', 'default for a domain without branding');
     assert.equal((await alice.get('/branding/..%2Fx.css')).statusCode, 404);
+    const preview = await alice.get('/branding/example.org.css?scope=preview');
+    assert.equal(preview.body, '.preview-frame { --accent: #aa3300; --accent-dark: #802600; }\n', 'the admin preview colours only the preview box');
   });
 
   it('rejects bad branding and writes nothing', async () => {

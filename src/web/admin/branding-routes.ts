@@ -74,7 +74,7 @@ export async function registerAdminBrandingRoutes(admin: FastifyInstance, web: W
       domain,
       stored: stored ?? { domain },
       preview: effectiveBranding(context, domain, stored),
-      brandingCss: `/branding/${encodeURIComponent(domain)}.css`,
+      brandingCss: `/branding/${encodeURIComponent(domain)}.css?scope=preview`,
       limits: { name: MAX_PRODUCT_NAME_LENGTH, helpText: MAX_HELP_TEXT_LENGTH, logoKb: MAX_LOGO_BYTES / 1024 },
     };
   };

@@ -45,11 +45,17 @@ function filterQuery(filters: AccountFilters): string {
   return text === '' ? '' : `?${text}`;
 }
 
+/** Describes an export for the audit log, e.g. `csv, 3 account(s), filter domain=example.test`. */
+function exportDetail(format: string, count: number, filters: AccountFilters): string {
+  const filter = filterQuery(filters).replace(/^\?/, '');
+  return `${format}, ${count} account(s)${filter === '' ? '' : `, filter ${filter}`}`;
+}
+
 async function exportAccounts(web: WebContext, request: FastifyRequest, reply: FastifyReply, format: 'csv' | 'json'): Promise<FastifyReply> {
   const filters = readFilters(request.query as Record<string, unknown>);
   const rows = await listAccounts(web.installation, filters);
   const { actor, ip } = adminActor(request);
-  await web.installation.context.store.appendAudit({ at: web.installation.context.now(), actor, action: 'accounts-exported', ip, detail: `${format}, ${rows.length} account(s)${filterQuery(filters)}` });
+  await web.installation.context.store.appendAudit({ at: web.installation.context.now(), actor, action: 'accounts-exported', ip, detail: exportDetail(format, rows.length, filters) });
   reply.header('Cache-Control', 'no-store');
   reply.header('Content-Disposition', `attachment; filename="twostep-accounts.${format}"`);
   if (format === 'csv') {

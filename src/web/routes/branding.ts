@@ -28,6 +28,9 @@ export async function registerBrandingRoutes(app: FastifyInstance, web: WebConte
     }
     reply.header('Cache-Control', 'no-cache');
     reply.type('text/css; charset=utf-8');
-    return `:root { --accent: ${accent}; --accent-dark: ${darken(accent)}; }\n`;
+    // ?scope=preview limits the colours to the preview box of the admin page, which must not
+    // recolour the admin's own pages.
+    const selector = (request.query as { scope?: string }).scope === 'preview' ? '.preview-frame' : ':root';
+    return `${selector} { --accent: ${accent}; --accent-dark: ${darken(accent)}; }\n`;
   });
 }
