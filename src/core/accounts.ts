@@ -387,7 +387,8 @@ export async function getAccountStatus(context: TwoStepContext, rawAccount: stri
       lastUse: lastUse.get(entry.id),
     })),
     recoveryCodesLeft: record.recoveryCodes.length,
-    secondFactorFailures: failures,
+    // Attempts made while locked are counted too; the count shown stops at the limit.
+    secondFactorFailures: Math.min(failures, context.options.lockAfter),
     locked: failures >= context.options.lockAfter,
     pendingDevice: record.pendingDevice !== undefined,
   };

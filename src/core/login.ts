@@ -8,7 +8,7 @@ import { createGrant, grantKey, useGrant, type GrantRecord } from './grants';
 import { keys, type AccountRecord, type AppPasswordRecord, type LastUse, type Protocol } from './model';
 import { loadAccountState } from './state';
 import { constantTimeEqual } from './secrets';
-import { recordFailure, type FailureKind } from './throttle';
+import { recordFailure, reserveSecondFactorAttempt, type FailureKind } from './throttle';
 import { checkCode, DEFAULT_TOTP_SETTINGS } from './totp';
 
 /** Longest secret accepted from a client; anything longer is rejected before any check. */
@@ -171,8 +171,9 @@ async function reject(
   ip: string,
   secret: string,
   protocol: Protocol,
+  reservedAttempts?: number,
 ): Promise<LoginDecision> {
-  const { delayMs, lockedNow } = await recordFailure(context, kind, account, ip, secret);
+  const { delayMs, lockedNow } = await recordFailure(context, kind, account, ip, secret, reservedAttempts);
   if (lockedNow) {
     context.logger.warn({ event: 'second-factor-locked', account, ip }, 'second factor locked after repeated failed verification codes');
     const event = { at: context.now(), actor: 'system', action: 'second-factor-locked', account, ip, protocol };
@@ -224,6 +225,11 @@ async function decideSecondFactor(
     return reject(context, 'password', 'not-enrolled', account, ip, secret, protocol);
   }
 
+  const reservation = await reserveSecondFactorAttempt(context, account, ip, secret);
+  if (!reservation.allowed) {
+    return reject(context, 'second-factor', 'locked', account, ip, secret, protocol, reservation.attempts);
+  }
+
   const epochSeconds = Math.floor(context.now() / 1000);
   for (const device of record.devices) {
     const secretKey = context.secrets.decrypt(device.encryptedKey);
@@ -234,19 +240,27 @@ async function decideSecondFactor(
     if (!(await context.store.claimStep(keys.stepClaim(account, context.secrets.hash('step-claim', secretKey)), check.timeStep))) {
       // Another connection with the same credential may have won the claim a moment ago.
       if (await waitForGrant(context, key, record)) {
+        await releaseAttempt(context, account, reservation.attempts);
         return { outcome: 'accepted', account, method: 'grant', password: parts.password };
       }
-      return reject(context, 'second-factor', 'replay', account, ip, secret, protocol);
+      return reject(context, 'second-factor', 'replay', account, ip, secret, protocol, reservation.attempts);
     }
     // These writes are independent of each other; a code is used at most once per step, so its use is always recorded.
     await Promise.all([
       createGrant(context, key, account, device.id),
-      failedCodes > 0 ? context.store.resetCounter(keys.secondFactorFailures(account)) : undefined,
+      failedCodes > 0 || reservation.attempts !== undefined ? context.store.resetCounter(keys.secondFactorFailures(account)) : undefined,
       recordUse(context, account, device.id, ip, protocol, 'password+code', true),
     ]);
     return { outcome: 'accepted', account, method: 'password+code', password: parts.password };
   }
-  return reject(context, 'second-factor', 'wrong-code', account, ip, secret, protocol);
+  return reject(context, 'second-factor', 'wrong-code', account, ip, secret, protocol, reservation.attempts);
+}
+
+/** Clears the attempt reserved by a login that then got in through the winner's grant. */
+async function releaseAttempt(context: TwoStepContext, account: string, attempts: number | undefined): Promise<void> {
+  if (attempts !== undefined) {
+    await context.store.resetCounter(keys.secondFactorFailures(account));
+  }
 }
 
 async function waitForGrant(context: TwoStepContext, key: string, record: AccountRecord): Promise<boolean> {

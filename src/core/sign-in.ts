@@ -3,7 +3,7 @@ import { verifyPassword } from './login';
 import { notifyAccount, type TwoStepContext } from './context';
 import { keys, type Protocol } from './model';
 import { loadAccountState } from './state';
-import { isSecondFactorLocked, recordFailure, recordSecondFactorSuccess } from './throttle';
+import { recordFailure, recordSecondFactorSuccess, reserveSecondFactorAttempt } from './throttle';
 import { checkCode } from './totp';
 
 /**
@@ -36,8 +36,9 @@ export async function verifySecondFactor(
     return { ok: true, method: 'recovery-code' };
   }
 
-  if (await isSecondFactorLocked(context, account)) {
-    const { delayMs } = await recordFailure(context, 'second-factor', account, ip, value);
+  const reservation = await reserveSecondFactorAttempt(context, account, ip, value);
+  if (!reservation.allowed) {
+    const { delayMs } = await recordFailure(context, 'second-factor', account, ip, value, reservation.attempts);
     return { ok: false, delayMs, locked: true };
   }
 
@@ -51,7 +52,7 @@ export async function verifySecondFactor(
       return { ok: true, method: 'code' };
     }
   }
-  const { delayMs, lockedNow } = await recordFailure(context, 'second-factor', account, ip, value);
+  const { delayMs, lockedNow } = await recordFailure(context, 'second-factor', account, ip, value, reservation.attempts);
   if (lockedNow) {
     const event = { at: context.now(), actor: 'system', action: 'second-factor-locked', account, ip, protocol };
     await context.store.appendAudit(event);

@@ -34,10 +34,10 @@ export async function recordFailure(
   account: string,
   ip: string,
   secret: string,
+  reservedAttempts?: number,
 ): Promise<FailureOutcome> {
-  const { store, options, secrets } = context;
-  const repeatKey = keys.repeatedFailure(secrets.hash('repeat', `${account}\0${ip}\0${secret}`));
-  const repeated = (await store.increment(repeatKey, options.passwordWindowMs)) > 1;
+  const { store, options } = context;
+  const repeated = (await store.increment(repeatKeyOf(context, account, ip, secret), options.passwordWindowMs)) > 1;
 
   const accountIpKey = keys.passwordFailuresByAccountAndIp(account, ip);
   const ipKey = keys.passwordFailuresByIp(ip);
@@ -60,7 +60,8 @@ export async function recordFailure(
     ]);
     secondFactorCount = await store.readCounter(secondFactorKey);
   } else {
-    secondFactorCount = await store.increment(secondFactorKey);
+    // A reserved attempt was counted before its code was checked (see reserveSecondFactorAttempt).
+    secondFactorCount = reservedAttempts ?? (await store.increment(secondFactorKey));
     lockedNow = secondFactorCount === options.lockAfter;
     accountIpCount = await store.readCounter(accountIpKey);
     ipCount = await store.readCounter(ipKey);
@@ -74,9 +75,31 @@ export async function recordFailure(
   return { delayMs, lockedNow };
 }
 
-/** Returns whether failed second factors have reached the lock limit. */
-export async function isSecondFactorLocked(context: TwoStepContext, account: string): Promise<boolean> {
-  return (await context.store.readCounter(keys.secondFactorFailures(account))) >= context.options.lockAfter;
+function repeatKeyOf(context: TwoStepContext, account: string, ip: string, secret: string): string {
+  return keys.repeatedFailure(context.secrets.hash('repeat', `${account}\0${ip}\0${secret}`));
+}
+
+export interface AttemptReservation {
+  /** False when the second factor is locked: the code must not be checked. */
+  readonly allowed: boolean;
+  /** The count after this attempt was added, or undefined when it was not counted. */
+  readonly attempts?: number;
+}
+
+/**
+ * Counts a second-factor attempt before its code is checked. Checking first and counting after
+ * would let many parallel guesses pass a lock check that none of them has counted yet; an
+ * atomic increment first caps the codes ever checked at `lock_after` until a success or an
+ * unlock resets the count. A credential already rejected from this client is not counted again.
+ */
+export async function reserveSecondFactorAttempt(context: TwoStepContext, account: string, ip: string, secret: string): Promise<AttemptReservation> {
+  const { store, options } = context;
+  if ((await store.readCounter(repeatKeyOf(context, account, ip, secret))) > 0) {
+    const current = await store.readCounter(keys.secondFactorFailures(account));
+    return { allowed: current < options.lockAfter };
+  }
+  const attempts = await store.increment(keys.secondFactorFailures(account));
+  return { allowed: attempts <= options.lockAfter, attempts };
 }
 
 /** Clears the account's failure counters after a successful second factor. */

@@ -194,6 +194,27 @@ describe('decideLogin', () => {
       assertAccepted(await decide(`${PASSWORD}081804`), 'password+code');
     });
 
+    it('parallel guesses cannot pass the lock limit', async () => {
+      const guesses = await Promise.all(
+        Array.from({ length: 25 }, (_, i) => decide(`${PASSWORD}${String(400000 + i)}`, { ip: `127.0.3.${i + 1}` })),
+      );
+      const checked = guesses.filter((decision) => decision.outcome === 'rejected' && decision.reason === 'wrong-code').length;
+      const locked = guesses.filter((decision) => decision.outcome === 'rejected' && decision.reason === 'locked').length;
+      assert.equal(checked, 10, 'exactly lock_after codes were checked');
+      assert.equal(locked, 15);
+      assertRejected(await decide(`${PASSWORD}081804`), 'locked');
+      assert.equal((await getAccountStatus(installation.context, ALICE)).secondFactorFailures, 10);
+    });
+
+    it('a success clears the counted attempts', async () => {
+      for (let i = 0; i < 3; i++) {
+        await decide(`${PASSWORD}${String(410000 + i)}`);
+      }
+      assert.equal((await getAccountStatus(installation.context, ALICE)).secondFactorFailures, 3);
+      assertAccepted(await decide(`${PASSWORD}081804`), 'password+code');
+      assert.equal((await getAccountStatus(installation.context, ALICE)).secondFactorFailures, 0);
+    });
+
     it('time alone does not reset failed codes', async () => {
       for (let i = 0; i < 10; i++) {
         await decide(`${PASSWORD}${String(200000 + i)}`);
