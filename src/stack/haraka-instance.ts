@@ -74,6 +74,10 @@ export async function prepareHarakaInstance(options: HarakaInstanceOptions): Pro
     '[http]',
     'host = 127.0.0.1',
     `port = ${options.httpPort}`,
+    '[notify]',
+    '; This local stack cannot deliver mail (no queue plugin), so notification emails are off;',
+    '; set enabled = true with smtp_host/smtp_port of a real MTA below the marker line.',
+    'enabled = false',
   ];
   let kept = '';
   if (existsSync(iniPath)) {

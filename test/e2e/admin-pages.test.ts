@@ -154,8 +154,10 @@ describeWithPrograms('admin pages in Chromium', ['/usr/bin/chromium'], function 
     await page.click('button:has-text("Save")');
     assert.match((await page.locator('.notice').textContent()) ?? '', /Branding of example.test saved\./);
     assert.equal(await page.locator('#preview-name').textContent(), HOSTILE_NAME, 'the name shows as text');
-    const accent = await page.evaluate("getComputedStyle(document.documentElement).getPropertyValue('--accent').trim()");
-    assert.equal(accent, '#aa3300');
+    const previewAccent = await page.evaluate("getComputedStyle(document.querySelector('.preview-frame')).getPropertyValue('--accent').trim()");
+    assert.equal(previewAccent, '#aa3300', 'the preview shows the accent colour');
+    const pageAccent = await page.evaluate("getComputedStyle(document.documentElement).getPropertyValue('--accent').trim()");
+    assert.notEqual(pageAccent, '#aa3300', "the admin's own page keeps its colours");
     await shot('06-branding');
 
     const stored = await getStoredBranding(installation.context, 'example.test');
