@@ -122,7 +122,7 @@ export function hook_capabilities(this: HarakaPlugin, next: () => void, connecti
 /**
  * Passes SMTP lines to auth_base, but blanks an AUTH continuation line (the base64 user name
  * or password, code included) before the hook returns: Haraka 3.3 logs `params[0]` of every
- * hook that answers OK, so the password would otherwise reach the log at level INFO.
+ * hook that returns OK, so the password would otherwise reach the log at level INFO.
  */
 export function hook_unrecognized_command(this: HarakaPlugin, next: HookNext, connection: HarakaConnection, params: string[]): void {
   if (String(params[0] ?? '').toUpperCase() === 'AUTH' && !connection.tls.enabled) {
@@ -195,7 +195,7 @@ export function check_plain_passwd(this: HarakaPlugin, connection: HarakaConnect
     .then((result) => callback(result.valid, result.reply));
 }
 
-/** auth_base calls this for CRAM-MD5, which is never offered; answer a rejection if a client tries anyway. */
+/** Rejects CRAM-MD5, which is never offered, when auth_base passes a client that tries it anyway. */
 export function check_cram_md5_passwd(this: HarakaPlugin, _connection: HarakaConnection, _user: string, _secret: string, callback: PasswordCallback): void {
   callback(false, { ...SMTP_REJECT });
 }

@@ -212,7 +212,7 @@ export class RedisStore implements Store {
     }
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`no answer from Redis within ${this.timeoutMs} ms`)), this.timeoutMs);
+      timer = setTimeout(() => reject(new Error(`Redis did not reply within ${this.timeoutMs} ms`)), this.timeoutMs);
     });
     try {
       return await Promise.race([body(this.client), timeout]);
