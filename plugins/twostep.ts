@@ -80,7 +80,7 @@ function loadIni(plugin: HarakaPlugin): void {
   plugin.twostep_ini = ini;
 }
 
-/** The Haraka instance folder: HARAKA is set by haraka -c DIR; the working folder otherwise. */
+/** Returns the instance's config folder: under HARAKA (set by `haraka -c DIR`), else under the working folder. */
 function instanceConfigDir(): string {
   const instance = process.env.HARAKA ?? process.cwd();
   return join(isAbsolute(instance) ? instance : resolve(instance), 'config');
@@ -121,7 +121,7 @@ export function hook_capabilities(this: HarakaPlugin, next: () => void, connecti
 
 /**
  * Passes SMTP lines to auth_base, but blanks an AUTH continuation line (the base64 user name
- * or password, code included) before the hook returns: Haraka 3.3 logs `params[0]` of every
+ * or password, code included) before the hook returns. Haraka 3.3 logs `params[0]` of every
  * hook that returns OK, so the password would otherwise reach the log at level INFO.
  */
 export function hook_unrecognized_command(this: HarakaPlugin, next: HookNext, connection: HarakaConnection, params: string[]): void {
@@ -147,7 +147,7 @@ export function hook_unrecognized_command(this: HarakaPlugin, next: HookNext, co
 }
 
 /**
- * Longest delay TwoStep adds before a rejection, in milliseconds. auth_base adds its own
+ * Returns the maximum delay TwoStep adds before a rejection, in milliseconds. auth_base adds its own
  * 1 s, 2 s, 4 s… per failure in a connection, and Haraka replies `500 plugin timeout` when a
  * hook takes longer than the plugin timeout, so both delays together stay 2 s below it.
  */

@@ -14,7 +14,7 @@ import type { Store } from './store/types';
 /** The package root, where the default config/ folder lives (dist/src/ is two levels down). */
 export const PACKAGE_ROOT = resolve(__dirname, '..', '..');
 
-/** The folder `npm start` and the CLI use when no --config is given. */
+/** Returns the folder that `npm start` and the CLI use when no --config is given. */
 export function defaultHome(env: NodeJS.ProcessEnv = process.env): string {
   return resolve(env.TWOSTEP_HOME ?? '.twostep');
 }
@@ -40,7 +40,7 @@ export function readIni(configDir: string, onChange?: () => void): IniConfig {
   return config.get('twostep.ini', { booleans: ['+audit.log_logins'] }, onChange) as IniConfig;
 }
 
-/** Where this installation keeps its data: `[main] data_dir`, relative to the instance folder. */
+/** Returns the data folder: `[main] data_dir`, relative to the instance folder, or TWOSTEP_DATA_DIR. */
 export function resolveDataDir(configDir: string, ini: IniConfig, env: NodeJS.ProcessEnv = process.env): string {
   if (env.TWOSTEP_DATA_DIR) {
     return resolve(env.TWOSTEP_DATA_DIR);

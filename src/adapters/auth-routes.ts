@@ -74,9 +74,14 @@ export async function registerAuthRoutes(app: FastifyInstance, installation: Ins
         await sleep(result.delayMs);
       }
       void reply.code(result.status).header('Cache-Control', 'no-store');
-      // The Lua script has no JSON parser: it asks for text/plain and gets the password without the code.
+      // The Lua script has no JSON parser: it requests text/plain and gets the password without the code.
       if (String(request.headers.accept ?? '').includes('text/plain')) {
-        const text = result.body.result === 'accepted' ? result.body.password : result.body.result === 'invalid-request' ? result.body.error : result.body.result;
+        let text: string = result.body.result;
+        if (result.body.result === 'accepted') {
+          text = result.body.password;
+        } else if (result.body.result === 'invalid-request') {
+          text = result.body.error;
+        }
         return reply.type('text/plain; charset=utf-8').send(text);
       }
       return reply.send(result.body);

@@ -87,7 +87,7 @@ export class PasswdFileBackend implements PasswordBackend {
     return this.cache;
   }
 
-  /** A hash of a random password in `scheme`, checked for unknown accounts so they cost as much as known ones. */
+  /** Returns a hash of a random password in `scheme`, checked for unknown accounts so they cost as much as known ones. */
   private dummyHash(scheme: PasswordScheme): Promise<StoredPassword> {
     let dummy = this.dummyHashes.get(scheme);
     if (!dummy) {

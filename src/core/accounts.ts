@@ -28,7 +28,7 @@ import {
   type TotpSettings,
 } from './totp';
 
-/** Who performs a change, for the audit log: the account itself, an admin, or `cli`. */
+/** The performer of a change, for the audit log: the account itself, an admin, or `cli`. */
 export interface Actor {
   readonly actor: string;
   readonly ip?: string;

@@ -43,7 +43,7 @@ function expandIpv6(ip: string): string[] {
   return [...headParts, ...Array<string>(missing).fill('0'), ...tailParts].map((part) => part.toLowerCase().padStart(4, '0'));
 }
 
-/** The store key of the grant for one exact credential from one client network and protocol. */
+/** Returns the store key of the grant for one exact credential from one client network and protocol. */
 export function grantKey(context: TwoStepContext, account: string, secret: string, ip: string, protocol: Protocol): string {
   const bucket = addressBucket(ip, context.options.grantIpv4Prefix, context.options.grantIpv6Prefix);
   return keys.grant(context.secrets.hash('grant', `${account}\0${protocol}\0${bucket}\0${secret}`));

@@ -11,7 +11,7 @@ import { constantTimeEqual } from './secrets';
 import { recordFailure, reserveSecondFactorAttempt, type FailureKind } from './throttle';
 import { checkCode, DEFAULT_TOTP_SETTINGS } from './totp';
 
-/** Longest secret accepted from a client; anything longer is rejected before any check. */
+/** Maximum length of a secret from a client; a longer one is rejected before any check. */
 export const MAX_SECRET_LENGTH = 1024;
 /** How long a parallel login with the same password+code waits for the winner's grant. */
 const GRANT_WAIT_MS = 2000;
@@ -19,7 +19,7 @@ const GRANT_POLL_MS = 50;
 
 export interface LoginRequest {
   readonly account: string;
-  /** What the client sent as its password: a password, password+code or an app password. */
+  /** The client's password field: a password, password+code or an app password. */
   readonly secret: string;
   readonly protocol: Protocol;
   readonly ip: string;
@@ -158,7 +158,7 @@ export async function verifyPassword(context: TwoStepContext, account: string, p
   }
 }
 
-/** A check of a random password, so that paths that skip the real check take as long. */
+/** Checks a random password, so that paths that skip the real check take as long. */
 async function dummyPasswordCheck(context: TwoStepContext, account: string): Promise<void> {
   await verifyPassword(context, account, '\u0000twostep-dummy-check');
 }
@@ -245,7 +245,7 @@ async function decideSecondFactor(
       }
       return reject(context, 'second-factor', 'replay', account, ip, secret, protocol, reservation.attempts);
     }
-    // These writes are independent of each other; a code is used at most once per step, so its use is always recorded.
+    // These writes are independent of each other. A code is used at most once per step, so its use is recorded every time.
     await Promise.all([
       createGrant(context, key, account, device.id),
       failedCodes > 0 || reservation.attempts !== undefined ? context.store.resetCounter(keys.secondFactorFailures(account)) : undefined,

@@ -88,8 +88,8 @@ export interface AttemptReservation {
 
 /**
  * Counts a second-factor attempt before its code is checked. Checking first and counting after
- * would let many parallel guesses pass a lock check that none of them has counted yet; an
- * atomic increment first caps the codes ever checked at `lock_after` until a success or an
+ * would let many parallel guesses pass a lock check that none of them has counted yet. An
+ * atomic increment first caps the codes ever checked at `lock_after`, until a success or an
  * unlock resets the count. A credential already rejected from this client is not counted again.
  */
 export async function reserveSecondFactorAttempt(context: TwoStepContext, account: string, ip: string, secret: string): Promise<AttemptReservation> {

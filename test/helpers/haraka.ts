@@ -23,7 +23,7 @@ export interface StartHarakaOptions {
   readonly workers?: number;
   readonly extraIni?: string;
   readonly env?: NodeJS.ProcessEnv;
-  /** Writes config/twostep.timeout: seconds before Haraka answers `500 plugin timeout`. */
+  /** Writes config/twostep.timeout: seconds before Haraka replies `500 plugin timeout`. */
   readonly pluginTimeoutSeconds?: number;
   /** Haraka's log level; INFO is where Haraka logs hook parameters. */
   readonly logLevel?: string;

@@ -19,7 +19,7 @@ describe('app passwords', () => {
     await installation.dispose();
   });
 
-  it('a second app password with the same name is rejected and nothing is written', async () => {
+  it('rejects a duplicate name, writing nothing', async () => {
     await createAppPassword(installation.context, CLI, ALICE, 'Thunderbird', ['smtp']);
     await assert.rejects(
       createAppPassword(installation.context, CLI, ALICE, 'thunderbird', ['imap']),

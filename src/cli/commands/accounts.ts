@@ -1,14 +1,13 @@
 import type { Command } from 'commander';
-import { domainOf, normalizeDomain } from '../../core/account';
-import { getAccountStatus, listStoredAccounts } from '../../core/accounts';
+import { ACCOUNT_STATES, accountsCsv, listAccounts } from '../../admin/account-list';
+import { normalizeDomain } from '../../core/account';
 import { parseClassName } from '../../core/directory';
 import { UsageError } from '../errors';
 import type { CliHelpers } from '../helpers';
-import { cell, formatCsv, formatTable } from '../output';
+import { cell, formatTable } from '../output';
 import { parseChoice } from '../parse';
 import { statusView, type StatusView } from './status';
 
-const STATES = ['enrolled', 'not-enrolled', 'locked'] as const;
 const FORMATS = ['table', 'csv', 'json'] as const;
 
 interface ListOptions {
@@ -18,8 +17,6 @@ interface ListOptions {
   format?: string;
 }
 
-const CSV_HEADER = ['account', 'domain', 'class', 'policy', 'policy_source', 'enrolled', 'devices', 'app_passwords', 'recovery_codes_left', 'failed_codes', 'locked', 'in_passwd_file'];
-
 export function register(program: Command, helpers: CliHelpers): void {
   const group = program.command('accounts').description('list accounts and their 2-Step Verification state');
 
@@ -28,13 +25,13 @@ export function register(program: Command, helpers: CliHelpers): void {
     .description('list the accounts in the passwd file and in the TwoStep store, with their 2-Step Verification state')
     .option('--domain <domain>', 'only accounts of this domain')
     .option('--class <class>', 'only accounts in this class')
-    .option('--state <state>', `only accounts in this state: ${STATES.join(', ')}`)
+    .option('--state <state>', `only accounts in this state: ${ACCOUNT_STATES.join(', ')}`)
     .option('--format <format>', `output format: ${FORMATS.join(', ')} (--json is the same as --format json)`);
 
   helpers.action<ListOptions>(list, async (session, _args, options) => {
     const domain = options.domain === undefined ? undefined : normalizeDomain(options.domain);
     const className = options.class === undefined ? undefined : parseClassName(options.class);
-    const state = options.state === undefined ? undefined : parseChoice(options.state, '--state', STATES);
+    const state = options.state === undefined ? undefined : parseChoice(options.state, '--state', ACCOUNT_STATES);
     let format = options.format === undefined ? 'table' : parseChoice(options.format, '--format', FORMATS);
     if (session.output.json) {
       if (options.format !== undefined && format !== 'json') {
@@ -44,53 +41,21 @@ export function register(program: Command, helpers: CliHelpers): void {
     }
 
     const installation = await session.open();
-    const names = new Set(await listStoredAccounts(installation.context));
-    for (const account of (await installation.passwdFile?.listAccounts()) ?? []) {
-      names.add(account);
-    }
+    const listed = await listAccounts(installation, { domain, accountClass: className, state });
 
+    if (format === 'csv') {
+      session.output.raw(accountsCsv(listed));
+      return;
+    }
     const rows: StatusView[] = [];
-    for (const account of [...names].sort()) {
-      if (domain !== undefined && domainOf(account) !== domain) {
-        continue;
-      }
-      const status = await getAccountStatus(installation.context, account);
-      if (className !== undefined && status.accountClass !== className) {
-        continue;
-      }
-      if ((state === 'enrolled' && !status.enrolled) || (state === 'not-enrolled' && status.enrolled) || (state === 'locked' && !status.locked)) {
-        continue;
-      }
+    for (const { status } of listed) {
       rows.push(await statusView(installation, status));
     }
-
     if (format === 'json') {
       session.output.result({ accounts: rows }, () => []);
       return;
     }
     const yesNo = (value: boolean) => (value ? 'yes' : 'no');
-    if (format === 'csv') {
-      session.output.raw(
-        formatCsv(
-          CSV_HEADER,
-          rows.map((row) => [
-            row.account,
-            domainOf(row.account),
-            row.class ?? '',
-            row.policy,
-            row.policySource,
-            yesNo(row.enrolled),
-            String(row.devices.length),
-            String(row.appPasswords.length),
-            String(row.recoveryCodesLeft),
-            String(row.secondFactorFailures),
-            yesNo(row.locked),
-            yesNo(row.inPasswdFile),
-          ]),
-        ),
-      );
-      return;
-    }
     session.output.result(rows, () =>
       rows.length === 0
         ? 'No account matches.'
