@@ -25,7 +25,7 @@ export interface CheckpasswordOptions {
   /** An open installation to use instead of opening one from configDir (tests). */
   readonly installation?: Installation;
   readonly logger?: Logger;
-  /** Where the `user\0password\0…` input is read from; fd 3 by default. */
+  /** The file descriptor of the `user\0password\0…` input; fd 3 by default. */
   readonly inputFd?: number;
 }
 
@@ -59,7 +59,7 @@ function runReply(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<numb
 }
 
 /**
- * The checkpassword program for Dovecot 2.3 (the interface was removed in Dovecot 2.4).
+ * Runs the checkpassword program for Dovecot 2.3 (the interface was removed in Dovecot 2.4).
  * Reads `user\0password\0…` from fd 3, decides the login with TwoStep, and on acceptance
  * runs `argv` (Dovecot passes the path of checkpassword-reply) with USER set to the account.
  * Dovecot starts one process per login, running as the `dovecot` user, so the data folder

@@ -8,7 +8,7 @@ import { IMAP_REJECT, IMAP_TEMPORARY, POP3_REJECT, POP3_TEMPORARY, SMTP_REJECT, 
 /** Response headers for nginx's `auth_http`; values are latin1 strings that carry UTF-8 bytes. */
 export type NginxAuthHeaders = Record<string, string>;
 
-/** What the route returns: HTTP 200 with auth headers, or HTTP 400 for a request nginx would never send. */
+/** The route's reply: HTTP 200 with auth headers, or HTTP 400 for a request nginx would never send. */
 export type NginxAuthResult =
   | { readonly status: 200; readonly headers: NginxAuthHeaders }
   | { readonly status: 400; readonly error: string };
@@ -99,7 +99,7 @@ function acceptance(context: TwoStepContext, routing: BackendRouting, protocol: 
 }
 
 /**
- * Answers one nginx `auth_http` request (headers as Node received them, lower-cased).
+ * Decides one nginx `auth_http` request (headers as Node received them, lower-cased).
  * Never throws: a store fault is a temporary failure, as decideLogin returns it.
  */
 export async function answerNginxAuth(
