@@ -1,6 +1,7 @@
 import { isIPv4, isIPv6 } from 'node:net';
 import type { TwoStepContext } from './context';
 import { keys, type AccountRecord, type Protocol } from './model';
+import type { StoreWrite } from '../store/types';
 
 const GRANT_REFRESH_MS = 60_000;
 
@@ -49,15 +50,16 @@ export function grantKey(context: TwoStepContext, account: string, secret: strin
   return keys.grant(context.secrets.hash('grant', `${account}\0${protocol}\0${bucket}\0${secret}`));
 }
 
-export async function createGrant(context: TwoStepContext, key: string, account: string, deviceId: string): Promise<void> {
+/** Returns the write that creates a grant for a login just accepted with password+code, or none when grants are off. */
+export function grantWrite(context: TwoStepContext, key: string, account: string, deviceId: string): StoreWrite | undefined {
   const { options, now } = context;
   if (options.grantIdleTimeoutMs === 0 || options.grantMaxAgeMs === 0) {
-    return;
+    return undefined;
   }
   const createdAt = now();
   const expiresAt = createdAt + options.grantMaxAgeMs;
   const grant: GrantRecord = { account, deviceId, createdAt, idleExpiresAt: Math.min(createdAt + options.grantIdleTimeoutMs, expiresAt), expiresAt };
-  await context.store.set(key, grant, grant.idleExpiresAt - createdAt);
+  return { type: 'set', key, value: grant, ttlMs: grant.idleExpiresAt - createdAt };
 }
 
 /**

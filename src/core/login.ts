@@ -4,12 +4,13 @@ import { normalizeAppPassword } from './app-passwords';
 import { notifyAccount, type TwoStepContext } from './context';
 import { splitPasswordAndCode } from './credentials';
 import { TwoStepError, isTwoStepError } from './errors';
-import { createGrant, grantKey, useGrant, type GrantRecord } from './grants';
+import { grantKey, grantWrite, useGrant, type GrantRecord } from './grants';
 import { keys, type AccountRecord, type AppPasswordRecord, type LastUse, type Protocol } from './model';
 import { loadAccountState } from './state';
 import { constantTimeEqual } from './secrets';
-import { recordFailure, reserveSecondFactorAttempt, type FailureKind } from './throttle';
+import { isRepeatedFailure, recordFailure, type FailureKind } from './throttle';
 import { checkCode, DEFAULT_TOTP_SETTINGS } from './totp';
+import type { StoreWrite } from '../store/types';
 
 /** Maximum length of a secret from a client; a longer one is rejected before any check. */
 export const MAX_SECRET_LENGTH = 1024;
@@ -132,7 +133,10 @@ async function tryAppPassword(
   if (!match.scopes.includes(protocol)) {
     return { outcome: 'rejected', reason: 'app-password-scope', delayMs: 0, account: record.account };
   }
-  await recordUse(context, record.account, match.id, ip, protocol, 'app-password');
+  const writes = await useWrites(context, record.account, match.id, ip, protocol, 'app-password');
+  if (writes.length > 0) {
+    await context.store.writeMany(writes);
+  }
   return { outcome: 'accepted', account: record.account, method: 'app-password' };
 }
 
@@ -225,35 +229,65 @@ async function decideSecondFactor(
     return reject(context, 'password', 'not-enrolled', account, ip, secret, protocol);
   }
 
-  const reservation = await reserveSecondFactorAttempt(context, account, ip, secret);
-  if (!reservation.allowed) {
-    return reject(context, 'second-factor', 'locked', account, ip, secret, protocol, reservation.attempts);
+  // The code is checked against each device here (CPU only). The store then counts the attempt
+  // and, if it is allowed, claims the matched step in one atomic call: parallel guesses still
+  // get at most lock_after codes judged, and a locked account learns nothing from a right code.
+  const match = await matchDevice(context, record, parts.code);
+  const counted = !(await isRepeatedFailure(context, account, ip, secret));
+  const onClaim: StoreWrite[] = [];
+  if (match) {
+    const grant = grantWrite(context, key, account, match.deviceId);
+    if (grant) {
+      onClaim.push(grant);
+    }
+    if (failedCodes > 0 || counted) {
+      onClaim.push({ type: 'reset-counter', key: keys.secondFactorFailures(account) });
+    }
+    // A code is used at most once per step, so its use is recorded every time.
+    onClaim.push(...(await useWrites(context, account, match.deviceId, ip, protocol, 'password+code', true)));
   }
+  const attempt = await context.store.attemptSecondFactor({
+    counterKey: keys.secondFactorFailures(account),
+    limit: context.options.lockAfter,
+    count: counted,
+    claim: match ? { key: match.claimKey, step: match.timeStep } : undefined,
+    onClaim,
+  });
+  if (!attempt.allowed) {
+    return reject(context, 'second-factor', 'locked', account, ip, secret, protocol, attempt.attempts);
+  }
+  if (!match) {
+    return reject(context, 'second-factor', 'wrong-code', account, ip, secret, protocol, attempt.attempts);
+  }
+  if (!attempt.claimed) {
+    // Another connection with the same credential may have won the claim a moment ago.
+    if (await waitForGrant(context, key, record)) {
+      await releaseAttempt(context, account, attempt.attempts);
+      return { outcome: 'accepted', account, method: 'grant', password: parts.password };
+    }
+    return reject(context, 'second-factor', 'replay', account, ip, secret, protocol, attempt.attempts);
+  }
+  return { outcome: 'accepted', account, method: 'password+code', password: parts.password };
+}
 
+interface DeviceMatch {
+  readonly deviceId: string;
+  readonly timeStep: number;
+  /** The step-claim key: one per secret key, so a key provisioned twice cannot be replayed across devices. */
+  readonly claimKey: string;
+}
+
+/** Returns the first device whose code for a step in the window is `code`. */
+async function matchDevice(context: TwoStepContext, record: AccountRecord, code: string): Promise<DeviceMatch | undefined> {
   const epochSeconds = Math.floor(context.now() / 1000);
   for (const device of record.devices) {
     const secretKey = context.secrets.decrypt(device.encryptedKey);
-    const check = await checkCode(secretKey, parts.code, epochSeconds, device.settings, context.options.window);
-    if (!check.valid) {
-      continue;
+    const check = await checkCode(secretKey, code, epochSeconds, device.settings, context.options.window);
+    if (check.valid) {
+      return { deviceId: device.id, timeStep: check.timeStep, claimKey: keys.stepClaim(record.account, context.secrets.hash('step-claim', secretKey)) };
     }
-    if (!(await context.store.claimStep(keys.stepClaim(account, context.secrets.hash('step-claim', secretKey)), check.timeStep))) {
-      // Another connection with the same credential may have won the claim a moment ago.
-      if (await waitForGrant(context, key, record)) {
-        await releaseAttempt(context, account, reservation.attempts);
-        return { outcome: 'accepted', account, method: 'grant', password: parts.password };
-      }
-      return reject(context, 'second-factor', 'replay', account, ip, secret, protocol, reservation.attempts);
-    }
-    // These writes are independent of each other. A code is used at most once per step, so its use is recorded every time.
-    await Promise.all([
-      createGrant(context, key, account, device.id),
-      failedCodes > 0 || reservation.attempts !== undefined ? context.store.resetCounter(keys.secondFactorFailures(account)) : undefined,
-      recordUse(context, account, device.id, ip, protocol, 'password+code', true),
-    ]);
-    return { outcome: 'accepted', account, method: 'password+code', password: parts.password };
   }
-  return reject(context, 'second-factor', 'wrong-code', account, ip, secret, protocol, reservation.attempts);
+  return undefined;
 }
 
 /** Clears the attempt reserved by a login that then got in through the winner's grant. */
@@ -293,11 +327,11 @@ function rememberUse(key: string, at: number): void {
 }
 
 /**
- * Records the last use of a device or an app password and audits the login. A client that
- * reconnects every few seconds would otherwise write two rows per connection, so repeats from
- * the same address and protocol within a minute only read.
+ * Returns the writes that record the last use of a device or an app password and audit the
+ * login. A client that reconnects every few seconds would otherwise write two rows per
+ * connection, so repeats from the same address and protocol within a minute write nothing.
  */
-async function recordUse(
+async function useWrites(
   context: TwoStepContext,
   account: string,
   id: string,
@@ -305,7 +339,7 @@ async function recordUse(
   protocol: Protocol,
   method: LoginMethod,
   always = false,
-): Promise<void> {
+): Promise<StoreWrite[]> {
   const now = context.now();
   const key = keys.lastUse(account, id);
   const recentKey = `${key}\0${ip}\0${protocol}`;
@@ -313,20 +347,18 @@ async function recordUse(
     // Most repeats are seen by this process: remembering them saves the store read too.
     const recent = recentUses.get(recentKey);
     if (recent !== undefined && now >= recent && now - recent < USE_RECORD_INTERVAL_MS) {
-      return;
+      return [];
     }
     const previous = await context.store.get<LastUse>(key);
     if (previous && previous.ip === ip && previous.protocol === protocol && now - previous.at < USE_RECORD_INTERVAL_MS) {
       rememberUse(recentKey, previous.at);
-      return;
+      return [];
     }
   }
   rememberUse(recentKey, now);
-  await Promise.all([context.store.set(key, { at: now, ip, protocol } satisfies LastUse), auditLogin(context, account, ip, protocol, method)]);
-}
-
-async function auditLogin(context: TwoStepContext, account: string, ip: string, protocol: Protocol, method: LoginMethod): Promise<void> {
+  const writes: StoreWrite[] = [{ type: 'set', key, value: { at: now, ip, protocol } satisfies LastUse }];
   if (context.options.auditLogins) {
-    await context.store.appendAudit({ at: context.now(), actor: account, action: 'login', account, ip, protocol, detail: method });
+    writes.push({ type: 'audit', event: { at: now, actor: account, action: 'login', account, ip, protocol, detail: method } });
   }
+  return writes;
 }

@@ -94,12 +94,17 @@ export interface AttemptReservation {
  */
 export async function reserveSecondFactorAttempt(context: TwoStepContext, account: string, ip: string, secret: string): Promise<AttemptReservation> {
   const { store, options } = context;
-  if ((await store.readCounter(repeatKeyOf(context, account, ip, secret))) > 0) {
+  if (await isRepeatedFailure(context, account, ip, secret)) {
     const current = await store.readCounter(keys.secondFactorFailures(account));
     return { allowed: current < options.lockAfter };
   }
   const attempts = await store.increment(keys.secondFactorFailures(account));
   return { allowed: attempts <= options.lockAfter, attempts };
+}
+
+/** True when this client had this exact credential rejected within the window: it is not counted again. */
+export async function isRepeatedFailure(context: TwoStepContext, account: string, ip: string, secret: string): Promise<boolean> {
+  return (await context.store.readCounter(repeatKeyOf(context, account, ip, secret))) > 0;
 }
 
 /** Clears the account's failure counters after a successful second factor. */

@@ -2,7 +2,7 @@ import Keyv from 'keyv';
 import KeyvRedis, { createClient, type RedisClientType } from '@keyv/redis';
 import { createHash } from 'node:crypto';
 import { TwoStepError, storeUnavailable } from '../core/errors';
-import { isExpiredEntry, MAX_AUDIT_EVENTS, MAX_AUDIT_EVENTS_PER_ACCOUNT, type AuditEvent, type AuditQuery, type Store, type StoreEntry } from './types';
+import { isExpiredEntry, MAX_AUDIT_EVENTS, MAX_AUDIT_EVENTS_PER_ACCOUNT, type AuditEvent, type AuditQuery, type SecondFactorAttempt, type SecondFactorAttemptResult, type Store, type StoreEntry, type StoreWrite } from './types';
 
 const DEFAULT_NAMESPACE = 'twostep';
 const DEFAULT_TIMEOUT_MS = 2000;
@@ -38,6 +38,29 @@ const INCREMENT = `
 local count = redis.call('INCR', KEYS[1])
 if count == 1 and ARGV[1] ~= '' then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
 return count`;
+
+/**
+ * One second-factor attempt against the failed-code counter KEYS[1]: with ARGV[1] = 1 the
+ * attempt counts, and it is allowed while the count including it stays within ARGV[2]. An
+ * allowed attempt with a step ARGV[3] claims it like CLAIM_STEP under KEYS[2]. A counted
+ * attempt that did not claim raises the counter; a claim leaves it to the success writes.
+ * Returns {count including this attempt or -1, allowed 0/1, claimed 0/1}.
+ */
+const ATTEMPT_SECOND_FACTOR = `
+local current = tonumber(redis.call('GET', KEYS[1]) or '0')
+local count = -1
+local allowed = current < tonumber(ARGV[2])
+if ARGV[1] == '1' then count = current + 1 end
+local claimed = 0
+if allowed and ARGV[3] ~= '' then
+  local previous = redis.call('GET', KEYS[2])
+  if not previous or tonumber(previous) < tonumber(ARGV[3]) then
+    redis.call('SET', KEYS[2], ARGV[3])
+    claimed = 1
+  end
+end
+if ARGV[1] == '1' and claimed == 0 then redis.call('INCR', KEYS[1]) end
+return {count, allowed and 1 or 0, claimed}`;
 
 /** Appends an event to the shared audit stream and, for an account event, to that account's stream. */
 const APPEND_AUDIT = `
@@ -98,7 +121,7 @@ export function parseRedisUrl(raw: string): RedisSettings {
 /** A Lua script run with EVALSHA, falling back to EVAL once when Redis has not cached it yet. */
 class Script {
   private readonly sha: string;
-  constructor(private readonly source: string) {
+  constructor(readonly source: string) {
     this.sha = createHash('sha1').update(source).digest('hex');
   }
 
@@ -119,6 +142,7 @@ const scripts = {
   claimStep: new Script(CLAIM_STEP),
   increment: new Script(INCREMENT),
   appendAudit: new Script(APPEND_AUDIT),
+  attemptSecondFactor: new Script(ATTEMPT_SECOND_FACTOR),
 };
 
 /**
@@ -308,9 +332,58 @@ export class RedisStore implements Store {
   }
 
   async appendAudit(event: AuditEvent): Promise<void> {
-    const keys = event.account === undefined ? [this.auditKey] : [this.auditKey, this.accountAuditKey(event.account)];
-    const args = [JSON.stringify(event), String(MAX_AUDIT_EVENTS), String(MAX_AUDIT_EVENTS_PER_ACCOUNT)];
-    await this.call('audit', (client) => scripts.appendAudit.run(client, keys, args));
+    await this.call('audit', (client) => scripts.appendAudit.run(client, this.auditKeys(event), this.auditArguments(event)));
+  }
+
+  private auditKeys(event: AuditEvent): string[] {
+    return event.account === undefined ? [this.auditKey] : [this.auditKey, this.accountAuditKey(event.account)];
+  }
+
+  private auditArguments(event: AuditEvent): string[] {
+    return [JSON.stringify(event), String(MAX_AUDIT_EVENTS), String(MAX_AUDIT_EVENTS_PER_ACCOUNT)];
+  }
+
+  async writeMany(writes: readonly StoreWrite[]): Promise<void> {
+    if (writes.length === 0) {
+      return;
+    }
+    await this.call('write', async (client) => {
+      const transaction = client.multi();
+      for (const write of writes) {
+        switch (write.type) {
+          case 'set': {
+            // keyv's envelope under keyv's key, so keyv reads the value back.
+            const envelope: Envelope<unknown> = write.ttlMs === undefined ? { value: write.value } : { value: write.value, expires: Date.now() + write.ttlMs };
+            transaction.set(this.valueKey(write.key), JSON.stringify(envelope), write.ttlMs === undefined ? undefined : { PX: write.ttlMs });
+            break;
+          }
+          case 'reset-counter':
+            transaction.del(this.counterKey(write.key));
+            break;
+          case 'audit':
+            // EVAL, not EVALSHA: inside MULTI a missing cached script could not fall back.
+            transaction.eval(scripts.appendAudit.source, { keys: this.auditKeys(write.event), arguments: this.auditArguments(write.event) });
+            break;
+        }
+      }
+      await transaction.exec();
+    });
+  }
+
+  async attemptSecondFactor(attempt: SecondFactorAttempt): Promise<SecondFactorAttemptResult> {
+    if (attempt.claim && !Number.isSafeInteger(attempt.claim.step)) {
+      throw new TwoStepError('ERR_INVALID_INPUT', `invalid time step ${attempt.claim.step}: expected an integer`);
+    }
+    const keys = attempt.claim ? [this.counterKey(attempt.counterKey), this.stepKey(attempt.claim.key)] : [this.counterKey(attempt.counterKey)];
+    const args = [attempt.count ? '1' : '0', String(attempt.limit), attempt.claim ? String(attempt.claim.step) : ''];
+    const reply = (await this.call('claim', (client) => scripts.attemptSecondFactor.run(client, keys, args))) as number[];
+    const [count, allowed, claimed] = reply.map(Number);
+    if (claimed === 1) {
+      // The claim is the security of the login and is already atomic; the writes follow it.
+      await this.writeMany(attempt.onClaim);
+    }
+    const result = { allowed: allowed === 1, claimed: claimed === 1 };
+    return count >= 0 ? { ...result, attempts: count } : result;
   }
 
   /** Reads a stream newest first in batches, keeping events that pass the filters, until `limit` are found. */
@@ -409,12 +482,9 @@ export class RedisStore implements Store {
             pending.push(client.set(this.counterKey(entry.key), String(entry.count), options));
             break;
           }
-          case 'audit': {
-            const event = entry.event;
-            const keys = event.account === undefined ? [this.auditKey] : [this.auditKey, this.accountAuditKey(event.account)];
-            pending.push(scripts.appendAudit.run(client, keys, [JSON.stringify(event), String(MAX_AUDIT_EVENTS), String(MAX_AUDIT_EVENTS_PER_ACCOUNT)]));
+          case 'audit':
+            pending.push(scripts.appendAudit.run(client, this.auditKeys(entry.event), this.auditArguments(entry.event)));
             break;
-          }
         }
       }
       await Promise.all(pending);

@@ -1,13 +1,15 @@
 import { chmodSync, mkdirSync } from 'node:fs';
+import { EventEmitter } from 'node:events';
 import { dirname } from 'node:path';
-import Keyv from 'keyv';
-import KeyvSqlite from '@keyv/sqlite';
+import Database from 'better-sqlite3';
+import Keyv, { type KeyvStoreAdapter, type StoredData } from 'keyv';
 import { storeUnavailable } from '../core/errors';
-import { isExpiredEntry, MAX_AUDIT_EVENTS, MAX_AUDIT_EVENTS_PER_ACCOUNT, type AuditEvent, type AuditQuery, type Store, type StoreEntry } from './types';
+import { isExpiredEntry, MAX_AUDIT_EVENTS, MAX_AUDIT_EVENTS_PER_ACCOUNT, type AuditEvent, type AuditQuery, type SecondFactorAttempt, type SecondFactorAttemptResult, type Store, type StoreEntry, type StoreWrite } from './types';
 
 const NAMESPACE = 'twostep';
 const TABLE = 'keyv';
-const MAX_UPDATE_ATTEMPTS = 50;
+/** A writer waits this long for another process's transaction before it reports a fault. */
+const BUSY_TIMEOUT_MS = 5000;
 /** The audit log is trimmed to its limits once per this many appends in a process. */
 const AUDIT_PRUNE_EVERY = 500;
 /** Rows per multi-row INSERT when importing; keeps each statement under SQLite's parameter limit. */
@@ -21,26 +23,135 @@ interface Envelope<T> {
 
 type Row = Record<string, unknown>;
 
+const SCHEMA = [
+  // The table and columns of @keyv/sqlite, so files written by earlier versions open unchanged.
+  `CREATE TABLE IF NOT EXISTS ${TABLE} (key VARCHAR(255) PRIMARY KEY, value TEXT)`,
+  'CREATE TABLE IF NOT EXISTS twostep_steps (key TEXT PRIMARY KEY, step INTEGER NOT NULL)',
+  'CREATE TABLE IF NOT EXISTS twostep_counters (key TEXT PRIMARY KEY, count INTEGER NOT NULL, expires INTEGER)',
+  `CREATE TABLE IF NOT EXISTS twostep_audit (
+     id INTEGER PRIMARY KEY AUTOINCREMENT, at INTEGER NOT NULL, actor TEXT NOT NULL, action TEXT NOT NULL,
+     account TEXT, ip TEXT, protocol TEXT, detail TEXT)`,
+  'CREATE INDEX IF NOT EXISTS twostep_audit_account ON twostep_audit (account, at)',
+];
+
+/** The statements of the login path, prepared once per connection. */
+function prepareStatements(db: Database.Database) {
+  return {
+    getValue: db.prepare<[string], { value: string }>(`SELECT value FROM ${TABLE} WHERE key = ?`),
+    getValues: db.prepare<[string], { key: string; value: string }>(`SELECT key, value FROM ${TABLE} WHERE key IN (SELECT value FROM json_each(?))`),
+    setValue: db.prepare(`INSERT INTO ${TABLE} (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value`),
+    deleteValue: db.prepare(`DELETE FROM ${TABLE} WHERE key = ?`),
+    claimStep: db.prepare(
+      `INSERT INTO twostep_steps (key, step) VALUES (?, ?)
+       ON CONFLICT (key) DO UPDATE SET step = excluded.step WHERE twostep_steps.step < excluded.step`,
+    ),
+    increment: db.prepare<[string, number | null, number, number], { count: number }>(
+      `INSERT INTO twostep_counters (key, count, expires) VALUES (?, 1, ?)
+       ON CONFLICT (key) DO UPDATE SET
+         count = CASE WHEN twostep_counters.expires IS NOT NULL AND twostep_counters.expires <= ? THEN 1 ELSE twostep_counters.count + 1 END,
+         expires = CASE WHEN twostep_counters.expires IS NOT NULL AND twostep_counters.expires <= ? THEN excluded.expires ELSE twostep_counters.expires END
+       RETURNING count`,
+    ),
+    readCounter: db.prepare<[string], { count: number; expires: number | null }>('SELECT count, expires FROM twostep_counters WHERE key = ?'),
+    resetCounter: db.prepare('DELETE FROM twostep_counters WHERE key = ?'),
+    appendAudit: db.prepare(`INSERT INTO twostep_audit (${AUDIT_COLUMNS.join(', ')}) VALUES (?, ?, ?, ?, ?, ?, ?)`),
+  };
+}
+
+type Statements = ReturnType<typeof prepareStatements>;
+
+interface Connection {
+  readonly db: Database.Database;
+  readonly statements: Statements;
+}
+
+/** Runs a batch of writes on the connection; the caller holds the transaction. `now` is keyv's clock, for value expiry. */
+function applyWrites(statements: Statements, writes: readonly StoreWrite[], now: number): void {
+  for (const write of writes) {
+    switch (write.type) {
+      case 'set': {
+        const envelope: Envelope<unknown> = write.ttlMs === undefined ? { value: write.value } : { value: write.value, expires: now + write.ttlMs };
+        statements.setValue.run(`${NAMESPACE}:${write.key}`, JSON.stringify(envelope));
+        break;
+      }
+      case 'reset-counter':
+        statements.resetCounter.run(write.key);
+        break;
+      case 'audit': {
+        const { event } = write;
+        statements.appendAudit.run(event.at, event.actor, event.action, event.account ?? null, event.ip ?? null, event.protocol ?? null, event.detail ?? null);
+        break;
+      }
+    }
+  }
+}
+
 /**
- * The embedded store: keyv with @keyv/sqlite in one file. keyv has no atomic operations, so
- * the step claims, counters and compare-and-swap updates use SQL on the same file
- * (`INSERT … ON CONFLICT … RETURNING`), which SQLite serialises across processes.
+ * keyv storage adapter over the store's SQLite connection. Calls run synchronously inside the
+ * returned promises, so a read or write costs microseconds and no trip through a thread pool.
+ */
+class SqliteKeyvAdapter extends EventEmitter implements KeyvStoreAdapter {
+  readonly opts = { dialect: 'sqlite' };
+  namespace?: string;
+
+  constructor(private readonly connect: () => Connection) {
+    super();
+  }
+
+  async get<Value>(key: string): Promise<StoredData<Value> | undefined> {
+    return this.connect().statements.getValue.get(key)?.value as StoredData<Value> | undefined;
+  }
+
+  async getMany<Value>(keys: string[]): Promise<StoredData<Value | undefined>[]> {
+    const rows = this.connect().statements.getValues.all(JSON.stringify(keys));
+    const byKey = new Map(rows.map((row) => [row.key, row.value]));
+    return keys.map((key) => byKey.get(key) as StoredData<Value | undefined>);
+  }
+
+  async set(key: string, value: unknown): Promise<void> {
+    this.connect().statements.setValue.run(key, value);
+  }
+
+  async delete(key: string): Promise<boolean> {
+    return this.connect().statements.deleteValue.run(key).changes > 0;
+  }
+
+  async deleteMany(keys: string[]): Promise<boolean> {
+    const { db, statements } = this.connect();
+    let deleted = false;
+    db.transaction(() => {
+      for (const key of keys) {
+        deleted = statements.deleteValue.run(key).changes > 0 || deleted;
+      }
+    })();
+    return deleted;
+  }
+
+  async clear(): Promise<void> {
+    this.connect().db.prepare(`DELETE FROM ${TABLE} WHERE key > ? AND key < ?`).run(`${NAMESPACE}:`, `${NAMESPACE};`);
+  }
+}
+
+/**
+ * The embedded store: keyv over one SQLite file, through better-sqlite3. Values go through keyv
+ * in the table layout of @keyv/sqlite; the step claims, counters and compare-and-swap updates
+ * use SQL on the same file (`INSERT … ON CONFLICT … RETURNING`, IMMEDIATE transactions), which
+ * SQLite serialises across processes.
+ *
+ * Queries run synchronously: a login makes several small store calls, and each trip through a
+ * thread pool would wait for a turn of an event loop that is busy with TLS handshakes. A query
+ * here takes microseconds; the price is that a writer blocked by another process's long
+ * transaction holds up its own process for up to BUSY_TIMEOUT_MS.
  */
 export class SqliteStore implements Store {
   readonly kind = 'sqlite' as const;
   private readonly keyv: Keyv;
-  private readonly adapter: KeyvSqlite;
-  private ready: Promise<void>;
+  private connection?: Connection;
   private auditAppends = 0;
 
   constructor(readonly path: string, private readonly now: () => number = Date.now) {
-    if (path !== ':memory:') {
-      mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
-    }
-    // A writer waits up to 5 s for another process's transaction before it reports a fault.
-    this.adapter = new KeyvSqlite({ uri: `sqlite://${path}`, table: TABLE, busyTimeout: 5000 });
     this.keyv = new Keyv({
-      store: this.adapter,
+      store: new SqliteKeyvAdapter(() => this.connect()),
       namespace: NAMESPACE,
       throwOnErrors: true,
       serialize: JSON.stringify,
@@ -49,52 +160,63 @@ export class SqliteStore implements Store {
     this.keyv.on('error', () => {
       // Errors reach the caller through the rejected promise because throwOnErrors is set.
     });
-    this.ready = this.createTables();
-    this.ready.catch(() => undefined);
   }
 
-  private async createTables(): Promise<void> {
-    await this.adapter.query('PRAGMA journal_mode = WAL');
-    // In WAL mode, NORMAL syncs at checkpoints instead of every commit: a crashed process loses
-    // nothing, and only a power loss or OS crash can lose the last commits. That is the trade
-    // made for login throughput; see the README's limits.
-    await this.adapter.query('PRAGMA synchronous = NORMAL');
-    if (this.path !== ':memory:') {
-      // The file contains encrypted secret keys and keyed hashes: readable by the owner only.
-      chmodSync(this.path, 0o600);
+  /** Opens the file on first use. A failed open is retried on the next call, so the store recovers once the fault is cleared. */
+  private connect(): Connection {
+    if (this.connection) {
+      return this.connection;
     }
-    await this.adapter.query('CREATE TABLE IF NOT EXISTS twostep_steps (key TEXT PRIMARY KEY, step INTEGER NOT NULL)');
-    await this.adapter.query(
-      'CREATE TABLE IF NOT EXISTS twostep_counters (key TEXT PRIMARY KEY, count INTEGER NOT NULL, expires INTEGER)',
-    );
-    await this.adapter.query(
-      `CREATE TABLE IF NOT EXISTS twostep_audit (
-         id INTEGER PRIMARY KEY AUTOINCREMENT, at INTEGER NOT NULL, actor TEXT NOT NULL, action TEXT NOT NULL,
-         account TEXT, ip TEXT, protocol TEXT, detail TEXT)`,
-    );
-    await this.adapter.query('CREATE INDEX IF NOT EXISTS twostep_audit_account ON twostep_audit (account, at)');
+    if (this.path !== ':memory:') {
+      mkdirSync(dirname(this.path), { recursive: true, mode: 0o700 });
+    }
+    const db = new Database(this.path, { timeout: BUSY_TIMEOUT_MS });
+    try {
+      db.pragma('journal_mode = WAL');
+      // In WAL mode, NORMAL syncs at checkpoints instead of every commit: a crashed process loses
+      // nothing, and only a power loss or OS crash can lose the last commits. That is the trade
+      // made for login throughput; see the README's limits.
+      db.pragma('synchronous = NORMAL');
+      if (this.path !== ':memory:') {
+        // The file contains encrypted secret keys and keyed hashes: readable by the owner only.
+        chmodSync(this.path, 0o600);
+      }
+      for (const statement of SCHEMA) {
+        db.exec(statement);
+      }
+      this.connection = { db, statements: prepareStatements(db) };
+      return this.connection;
+    } catch (error) {
+      db.close();
+      throw error;
+    }
   }
 
-  private async query(operation: string, sql: string, ...parameters: unknown[]): Promise<Row[]> {
+  /** Runs `work` on the connection; any SQLite fault becomes ERR_STORE_UNAVAILABLE and the connection is reopened next time. */
+  private run<T>(operation: string, work: (connection: Connection) => T): T {
     try {
-      await this.ready;
-      return (await this.adapter.query(sql, ...parameters)) as Row[];
+      return work(this.connect());
     } catch (error) {
-      // A failed start (for example an unreadable file) is retried on the next call, so the
-      // store recovers by itself once the fault is cleared.
-      this.ready = this.createTables();
-      this.ready.catch(() => undefined);
+      this.drop();
       throw storeUnavailable(operation, error);
+    }
+  }
+
+  private drop(): void {
+    const connection = this.connection;
+    this.connection = undefined;
+    try {
+      connection?.db.close();
+    } catch {
+      // Already unusable.
     }
   }
 
   private async keyvCall<T>(operation: string, call: () => Promise<T>): Promise<T> {
     try {
-      await this.ready;
       return await call();
     } catch (error) {
-      this.ready = this.createTables();
-      this.ready.catch(() => undefined);
+      this.drop();
       throw storeUnavailable(operation, error);
     }
   }
@@ -120,35 +242,36 @@ export class SqliteStore implements Store {
 
   async update<T>(key: string, mutate: (current: T | undefined) => T | undefined): Promise<T | undefined> {
     const rowKey = `${NAMESPACE}:${key}`;
-    for (let attempt = 0; attempt < MAX_UPDATE_ATTEMPTS; attempt++) {
-      const rows = await this.query('read', `SELECT value FROM ${TABLE} WHERE key = ?`, rowKey);
-      const raw = rows.length > 0 ? String(rows[0].value) : undefined;
-      const current = this.decodeEnvelope<T>(raw);
-      const next = mutate(current);
-
-      let written: Row[];
+    // An error thrown by `mutate` is the caller's, not a store fault: it passes through unchanged.
+    let mutateFailed = false;
+    const change = (connection: Connection): T | undefined => {
+      const { statements } = connection;
+      const current = this.decodeEnvelope<T>(statements.getValue.get(rowKey)?.value);
+      let next: T | undefined;
+      try {
+        next = mutate(current);
+      } catch (error) {
+        mutateFailed = true;
+        throw error;
+      }
       if (next === undefined) {
-        if (raw === undefined) {
-          return undefined;
-        }
-        written = await this.query('delete', `DELETE FROM ${TABLE} WHERE key = ? AND value = ? RETURNING key`, rowKey, raw);
+        statements.deleteValue.run(rowKey);
       } else {
-        const serialized = JSON.stringify({ value: next } satisfies Envelope<T>);
-        written =
-          raw === undefined
-            ? await this.query(
-                'write',
-                `INSERT INTO ${TABLE} (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING RETURNING key`,
-                rowKey,
-                serialized,
-              )
-            : await this.query('write', `UPDATE ${TABLE} SET value = ? WHERE key = ? AND value = ? RETURNING key`, serialized, rowKey, raw);
+        statements.setValue.run(rowKey, JSON.stringify({ value: next } satisfies Envelope<T>));
       }
-      if (written.length === 1) {
-        return next;
+      return next;
+    };
+    try {
+      const connection = this.connect();
+      // IMMEDIATE takes the write lock first, so no other process changes the row in between.
+      return connection.db.transaction(change).immediate(connection);
+    } catch (error) {
+      if (mutateFailed) {
+        throw error;
       }
+      this.drop();
+      throw storeUnavailable('update', error);
     }
-    throw storeUnavailable('update', new Error(`too many concurrent writers on one record after ${MAX_UPDATE_ATTEMPTS} attempts`));
   }
 
   private decodeEnvelope<T>(raw: string | undefined): T | undefined {
@@ -163,49 +286,37 @@ export class SqliteStore implements Store {
   }
 
   async claimStep(key: string, step: number): Promise<boolean> {
-    const rows = await this.query(
-      'claim',
-      `INSERT INTO twostep_steps (key, step) VALUES (?, ?)
-       ON CONFLICT (key) DO UPDATE SET step = excluded.step WHERE twostep_steps.step < excluded.step
-       RETURNING step`,
-      key,
-      step,
-    );
-    return rows.length === 1;
+    return this.run('claim', ({ statements }) => statements.claimStep.run(key, step).changes === 1);
   }
 
   async increment(key: string, ttlMs?: number): Promise<number> {
     const now = this.now();
     const expires = ttlMs === undefined ? null : now + ttlMs;
-    const rows = await this.query(
-      'increment',
-      `INSERT INTO twostep_counters (key, count, expires) VALUES (?, 1, ?)
-       ON CONFLICT (key) DO UPDATE SET
-         count = CASE WHEN twostep_counters.expires IS NOT NULL AND twostep_counters.expires <= ? THEN 1 ELSE twostep_counters.count + 1 END,
-         expires = CASE WHEN twostep_counters.expires IS NOT NULL AND twostep_counters.expires <= ? THEN excluded.expires ELSE twostep_counters.expires END
-       RETURNING count`,
-      key,
-      expires,
-      now,
-      now,
-    );
-    return Number(rows[0].count);
+    return this.run('increment', ({ statements }) => Number(statements.increment.get(key, expires, now, now)!.count));
   }
 
   async readCounter(key: string): Promise<number> {
-    const rows = await this.query('read', 'SELECT count, expires FROM twostep_counters WHERE key = ?', key);
-    if (rows.length === 0) {
+    const row = this.run('read', ({ statements }) => statements.readCounter.get(key));
+    if (row === undefined || (typeof row.expires === 'number' && row.expires <= this.now())) {
       return 0;
     }
-    const expires = rows[0].expires;
-    if (typeof expires === 'number' && expires <= this.now()) {
-      return 0;
-    }
-    return Number(rows[0].count);
+    return Number(row.count);
   }
 
   async resetCounter(key: string): Promise<void> {
-    await this.query('delete', 'DELETE FROM twostep_counters WHERE key = ?', key);
+    this.run('delete', ({ statements }) => statements.resetCounter.run(key));
+  }
+
+  /** Runs one statement that is not on the login path: rows for a query, none for a change. */
+  private async query(operation: string, sql: string, ...parameters: unknown[]): Promise<Row[]> {
+    return this.run(operation, ({ db }) => {
+      const statement = db.prepare(sql);
+      if (statement.reader) {
+        return statement.all(...parameters) as Row[];
+      }
+      statement.run(...parameters);
+      return [];
+    });
   }
 
   async listKeys(prefix: string): Promise<string[]> {
@@ -215,21 +326,53 @@ export class SqliteStore implements Store {
   }
 
   async appendAudit(event: AuditEvent): Promise<void> {
-    this.auditAppends++;
-    if (this.auditAppends % AUDIT_PRUNE_EVERY === 0) {
+    await this.writeMany([{ type: 'audit', event }]);
+  }
+
+  async writeMany(writes: readonly StoreWrite[]): Promise<void> {
+    await this.countAudits(writes);
+    // Values use keyv's row key and envelope, with keyv's clock for the expiry, so keyv reads them back.
+    const now = Date.now();
+    this.run('write', ({ db, statements }) => db.transaction(() => applyWrites(statements, writes, now))());
+  }
+
+  async attemptSecondFactor(attempt: SecondFactorAttempt): Promise<SecondFactorAttemptResult> {
+    await this.countAudits(attempt.onClaim);
+    const now = this.now();
+    const wallClock = Date.now();
+    return this.run('claim', ({ db, statements }) =>
+      db
+        .transaction((): SecondFactorAttemptResult => {
+          const row = statements.readCounter.get(attempt.counterKey);
+          const current = row === undefined || (typeof row.expires === 'number' && row.expires <= now) ? 0 : Number(row.count);
+          const attempts = attempt.count ? current + 1 : undefined;
+          const allowed = attempts === undefined ? current < attempt.limit : attempts <= attempt.limit;
+          let claimed = false;
+          if (allowed && attempt.claim) {
+            claimed = statements.claimStep.run(attempt.claim.key, attempt.claim.step).changes === 1;
+            if (claimed) {
+              applyWrites(statements, attempt.onClaim, wallClock);
+            }
+          }
+          // A winning claim resets the count in its writes, so the count is written only when
+          // the attempt did not get in: raising it first would write the row twice for nothing.
+          if (attempt.count && !claimed) {
+            statements.increment.get(attempt.counterKey, null, now, now);
+          }
+          return attempts === undefined ? { allowed, claimed } : { allowed, attempts, claimed };
+        })
+        // IMMEDIATE takes the write lock first: the count read here is the one written.
+        .immediate(),
+    );
+  }
+
+  /** Trims the audit log once per AUDIT_PRUNE_EVERY appended events. */
+  private async countAudits(writes: readonly StoreWrite[]): Promise<void> {
+    const audits = writes.filter((write) => write.type === 'audit').length;
+    if (audits > 0 && Math.floor((this.auditAppends + audits) / AUDIT_PRUNE_EVERY) > Math.floor(this.auditAppends / AUDIT_PRUNE_EVERY)) {
       await this.pruneAudit();
     }
-    await this.query(
-      'audit',
-      'INSERT INTO twostep_audit (at, actor, action, account, ip, protocol, detail) VALUES (?, ?, ?, ?, ?, ?, ?)',
-      event.at,
-      event.actor,
-      event.action,
-      event.account ?? null,
-      event.ip ?? null,
-      event.protocol ?? null,
-      event.detail ?? null,
-    );
+    this.auditAppends += audits;
   }
 
   /** Drops the events past MAX_AUDIT_EVENTS_PER_ACCOUNT for any account and past MAX_AUDIT_EVENTS in all. */
@@ -358,12 +501,7 @@ export class SqliteStore implements Store {
   }
 
   async close(): Promise<void> {
-    try {
-      await this.ready;
-    } catch {
-      // Nothing to close when the file never opened.
-    }
-    await this.keyv.disconnect().catch(() => undefined);
+    this.drop();
   }
 }
 

@@ -32,6 +32,35 @@ export type StoreEntry =
   | { readonly type: 'counter'; readonly key: string; readonly count: number; readonly expiresAt?: number }
   | { readonly type: 'audit'; readonly event: AuditEvent };
 
+/** One write of a batch given to `Store.writeMany`. */
+export type StoreWrite =
+  | { readonly type: 'set'; readonly key: string; readonly value: unknown; readonly ttlMs?: number }
+  | { readonly type: 'reset-counter'; readonly key: string }
+  | { readonly type: 'audit'; readonly event: AuditEvent };
+
+/** One second-factor attempt, given to `Store.attemptSecondFactor`. */
+export interface SecondFactorAttempt {
+  /** The account's counter of failed codes. */
+  readonly counterKey: string;
+  /** `lock_after`: an attempt that takes the count past this is not allowed. */
+  readonly limit: number;
+  /** False for a credential this client already had rejected: the count is read, not raised. */
+  readonly count: boolean;
+  /** The time step the code matched, to claim; absent when the code matched no device. */
+  readonly claim?: { readonly key: string; readonly step: number };
+  /** Writes applied only when the claim wins (the login grant, last use, audit, counter reset). */
+  readonly onClaim: readonly StoreWrite[];
+}
+
+export interface SecondFactorAttemptResult {
+  /** False when the second factor is locked: the code must be treated as not checked. */
+  readonly allowed: boolean;
+  /** The count after this attempt, when it was counted. */
+  readonly attempts?: number;
+  /** True when this attempt claimed the step (and its writes were applied). */
+  readonly claimed: boolean;
+}
+
 /**
  * The storage contract that every backend (SQLite, Redis) fulfils. Every method rejects with
  * a TwoStepError ERR_STORE_UNAVAILABLE when the backend fails: a fault is never reported as
@@ -73,6 +102,20 @@ export interface Store {
   listKeys(prefix: string): Promise<string[]>;
 
   appendAudit(event: AuditEvent): Promise<void>;
+
+  /**
+   * Applies several writes together, in order: one SQLite transaction (all land or none) or one
+   * Redis MULTI/EXEC. A login's bookkeeping after its code is accepted is one call, not four.
+   */
+  writeMany(writes: readonly StoreWrite[]): Promise<void>;
+
+  /**
+   * Counts a second-factor attempt and, if it is allowed, claims the matched step and applies
+   * the success writes. Counting and claiming are one atomic step, so of many parallel
+   * attempts at most `limit` are allowed and exactly one claim of a step wins. SQLite runs it
+   * all in one transaction; Redis counts and claims in one script, then applies the writes.
+   */
+  attemptSecondFactor(attempt: SecondFactorAttempt): Promise<SecondFactorAttemptResult>;
   /** Returns matching audit events, newest first. */
   listAudit(query: AuditQuery): Promise<AuditEvent[]>;
 

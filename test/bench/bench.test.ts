@@ -65,7 +65,7 @@ describe('benchmark at tiny size', function () {
   it('profile and memory are recorded', () => {
     for (const run of report.runs) {
       assert.equal(run.profile.failures, 0);
-      assert.ok(run.profile.breakdown['store.claimStep'].calls >= run.profile.logins);
+      assert.ok(run.profile.breakdown['store.attemptSecondFactor'].calls >= run.profile.logins);
       assert.ok(run.rss.service > 0, `${run.name}: service RSS`);
       assert.ok(run.rss.haraka > 0, `${run.name}: Haraka RSS`);
       assert.ok(run.rss.harakaBaseline > 0, `${run.name}: baseline Haraka RSS`);

@@ -29,13 +29,11 @@ async function awayFromStepEdge(seconds = 8): Promise<void> {
 /** Holds an SQLite write lock on the store from another process, as a stuck writer would. */
 function lockStore(path: string): Promise<ChildProcess> {
   const script = `
-    const sqlite3 = require('sqlite3');
-    const db = new sqlite3.Database(process.argv[1]);
-    db.exec('BEGIN EXCLUSIVE; INSERT INTO twostep_counters (key, count) VALUES (\\'lock-holder\\', 1) ON CONFLICT DO NOTHING;', (error) => {
-      if (error) { console.error(error.message); process.exit(1); }
-      process.stdout.write('locked\\n');
-    });
-    process.stdin.on('end', () => db.exec('ROLLBACK', () => process.exit(0)));
+    const Database = require('better-sqlite3');
+    const db = new Database(process.argv[1]);
+    db.exec('BEGIN EXCLUSIVE; INSERT INTO twostep_counters (key, count) VALUES (\\'lock-holder\\', 1) ON CONFLICT DO NOTHING;');
+    process.stdout.write('locked\\n');
+    process.stdin.on('end', () => { db.exec('ROLLBACK'); process.exit(0); });
     process.stdin.resume();
   `;
   const child = spawn(process.execPath, ['-e', script, path], { stdio: ['pipe', 'pipe', 'inherit'], cwd: process.cwd() });

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { isTwoStepError } from '../../src/core/errors';
-import type { AuditEvent, Store, StoreEntry } from '../../src/store/types';
+import type { AuditEvent, Store, StoreEntry, StoreWrite } from '../../src/store/types';
 
 export interface ContractSubject {
   /** Opens a new, empty store. */
@@ -183,6 +183,98 @@ export function defineStoreContract(subject: ContractSubject): void {
     });
   });
 
+  describe('writeMany', () => {
+    it('applies values, expiries, counter resets and audit events in one call', async () => {
+      await store.set('old', 1);
+      await store.increment('failures');
+      await store.writeMany([
+        { type: 'set', key: 'kept', value: { n: 1 } },
+        { type: 'set', key: 'brief', value: 'x', ttlMs: 80 },
+        { type: 'set', key: 'old', value: 2 },
+        { type: 'reset-counter', key: 'failures' },
+        { type: 'audit', event: { at: 7, actor: 'a@example.test', action: 'login', account: 'a@example.test', detail: 'password+code' } },
+      ]);
+      assert.deepEqual(await store.getMany(['kept', 'brief', 'old']), [{ n: 1 }, 'x', 2]);
+      assert.equal(await store.readCounter('failures'), 0);
+      assert.deepEqual(await store.listAudit({ account: 'a@example.test' }), [
+        { at: 7, actor: 'a@example.test', action: 'login', account: 'a@example.test', detail: 'password+code' },
+      ]);
+      await sleep(150);
+      assert.equal(await store.get('brief'), undefined);
+      assert.deepEqual(await store.get('kept'), { n: 1 });
+    });
+
+    it('an empty batch writes nothing', async () => {
+      await store.writeMany([]);
+      assert.equal(await store.isEmpty(), true);
+    });
+  });
+
+  describe('attemptSecondFactor', () => {
+    const audit = (detail: string): StoreWrite => ({ type: 'audit', event: { at: 1, actor: 'a@example.test', action: 'login', account: 'a@example.test', detail } });
+
+    it('counts attempts up to the limit and then allows none', async () => {
+      const results = [];
+      for (let i = 0; i < 4; i++) {
+        results.push(await store.attemptSecondFactor({ counterKey: 'fails', limit: 3, count: true, onClaim: [] }));
+      }
+      assert.deepEqual(results, [
+        { allowed: true, attempts: 1, claimed: false },
+        { allowed: true, attempts: 2, claimed: false },
+        { allowed: true, attempts: 3, claimed: false },
+        { allowed: false, attempts: 4, claimed: false },
+      ]);
+      // Locked: a right code claims nothing and writes nothing.
+      const locked = await store.attemptSecondFactor({ counterKey: 'fails', limit: 3, count: true, claim: { key: 'device', step: 10 }, onClaim: [audit('locked')] });
+      assert.equal(locked.claimed, false);
+      assert.equal(await store.claimStep('device', 10), true, 'the step was not used up');
+      assert.deepEqual(await store.listAudit({}), []);
+    });
+
+    it('a winning claim applies its writes once; the same step again is a replay', async () => {
+      const attempt = {
+        counterKey: 'fails',
+        limit: 5,
+        count: true,
+        claim: { key: 'device', step: 42 },
+        onClaim: [{ type: 'set', key: 'grant', value: 'g', ttlMs: 60_000 }, { type: 'reset-counter', key: 'fails' }, audit('password+code')] as StoreWrite[],
+      };
+      await store.increment('fails');
+      assert.deepEqual(await store.attemptSecondFactor(attempt), { allowed: true, attempts: 2, claimed: true });
+      assert.equal(await store.get('grant'), 'g');
+      assert.equal(await store.readCounter('fails'), 0, 'the success reset the earlier failure');
+      assert.deepEqual(await store.attemptSecondFactor(attempt), { allowed: true, attempts: 1, claimed: false });
+      assert.equal(await store.readCounter('fails'), 1);
+      assert.equal((await store.listAudit({})).length, 1);
+    });
+
+    it('without counting it reads the count', async () => {
+      await store.increment('fails');
+      await store.increment('fails');
+      assert.deepEqual(await store.attemptSecondFactor({ counterKey: 'fails', limit: 3, count: false, onClaim: [] }), { allowed: true, claimed: false });
+      await store.increment('fails');
+      assert.deepEqual(await store.attemptSecondFactor({ counterKey: 'fails', limit: 3, count: false, claim: { key: 'd', step: 1 }, onClaim: [] }), { allowed: false, claimed: false });
+      assert.equal(await store.readCounter('fails'), 3);
+    });
+
+    it('of many parallel attempts, one claim wins and then limit failures are allowed', async () => {
+      const results = await Promise.all(
+        Array.from({ length: 25 }, () => store.attemptSecondFactor({ counterKey: 'fails', limit: 5, count: true, claim: { key: 'device', step: 7 }, onClaim: [audit('won')] })),
+      );
+      assert.equal(results.filter((result) => result.claimed).length, 1);
+      // The winner's success is not a failure; the 24 replays count, and only the first 5 are judged.
+      assert.equal(results.filter((result) => result.allowed && !result.claimed).length, 5);
+      assert.equal(await store.readCounter('fails'), 24);
+      assert.equal((await store.listAudit({})).length, 1);
+    });
+
+    it('of many parallel wrong codes, exactly limit are allowed', async () => {
+      const results = await Promise.all(Array.from({ length: 25 }, () => store.attemptSecondFactor({ counterKey: 'fails', limit: 5, count: true, onClaim: [] })));
+      assert.equal(results.filter((result) => result.allowed).length, 5);
+      assert.deepEqual(results.map((result) => result.attempts).sort((a, b) => a! - b!), Array.from({ length: 25 }, (_, index) => index + 1));
+    });
+  });
+
   describe('listKeys', () => {
     it('lists keys under a prefix only', async () => {
       await store.set('account:a@example.test', 1);
@@ -284,6 +376,8 @@ export function defineStoreContract(subject: ContractSubject): void {
         ['resetCounter', () => broken.resetCounter('key')],
         ['listKeys', () => broken.listKeys('')],
         ['appendAudit', () => broken.appendAudit({ at: 1, actor: 'cli', action: 'test' })],
+        ['writeMany', () => broken.writeMany([{ type: 'set', key: 'key', value: 1 }])],
+        ['attemptSecondFactor', () => broken.attemptSecondFactor({ counterKey: 'key', limit: 1, count: true, claim: { key: 'step', step: 1 }, onClaim: [] })],
         ['listAudit', () => broken.listAudit({})],
         ['isEmpty', () => broken.isEmpty()],
         ['importEntries', () => broken.importEntries([{ type: 'step', key: 'k', step: 1 }])],

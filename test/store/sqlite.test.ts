@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SqliteStore } from '../../src/store/sqlite';
 import { defineStoreContract } from './contract';
-import { MAX_AUDIT_EVENTS_PER_ACCOUNT } from '../../src/store/types';
+import { MAX_AUDIT_EVENTS_PER_ACCOUNT, type AuditEvent } from '../../src/store/types';
+import { isTwoStepError } from '../../src/core/errors';
 
 describe('SQLite store contract', () => {
   let folder: string;
@@ -30,6 +31,46 @@ describe('SQLite store contract', () => {
       mkdirSync(path);
       return new SqliteStore(path);
     },
+  });
+});
+
+describe('SQLite writeMany', () => {
+  it('lands all writes or none', async () => {
+    const folder = mkdtempSync(join(tmpdir(), 'twostep-sqlite-batch-'));
+    const store = new SqliteStore(join(folder, 'store.sqlite'));
+    try {
+      await store.set('grant', 'before');
+      // An audit event without a time breaks the table's NOT NULL rule after the first write ran.
+      const broken = { at: null, actor: 'cli', action: 'test' } as unknown as AuditEvent;
+      await assert.rejects(
+        store.writeMany([{ type: 'set', key: 'grant', value: 'after' }, { type: 'audit', event: broken }]),
+        (error: unknown) => isTwoStepError(error, 'ERR_STORE_UNAVAILABLE'),
+      );
+      assert.equal(await store.get('grant'), 'before');
+      assert.deepEqual(await store.listAudit({}), []);
+    } finally {
+      await store.close();
+      rmSync(folder, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('SQLite attemptSecondFactor', () => {
+  it('a failed success write undoes the claim and the count', async () => {
+    const folder = mkdtempSync(join(tmpdir(), 'twostep-sqlite-attempt-'));
+    const store = new SqliteStore(join(folder, 'store.sqlite'));
+    try {
+      const broken = { at: null, actor: 'cli', action: 'test' } as unknown as AuditEvent;
+      await assert.rejects(
+        store.attemptSecondFactor({ counterKey: 'fails', limit: 3, count: true, claim: { key: 'device', step: 5 }, onClaim: [{ type: 'audit', event: broken }] }),
+        (error: unknown) => isTwoStepError(error, 'ERR_STORE_UNAVAILABLE'),
+      );
+      assert.equal(await store.readCounter('fails'), 0);
+      assert.equal(await store.claimStep('device', 5), true, 'the step is still free');
+    } finally {
+      await store.close();
+      rmSync(folder, { recursive: true, force: true });
+    }
   });
 });
 
