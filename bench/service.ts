@@ -7,7 +7,7 @@ import { openInstallation } from '../src/installation';
 
 async function main(): Promise<void> {
   const [configDir, portText] = process.argv.slice(2);
-  const installation = await openInstallation({ configDir });
+  const installation = await openInstallation({ configDir, batchActivity: true });
   const app = Fastify({ logger: false });
   await registerAuthRoutes(app, installation);
   // The yardstick: the same framework answering an nginx-style OK without any work.

@@ -89,7 +89,7 @@ function instanceConfigDir(): string {
 /** Opens the store on first use in each worker process, so the master process never opens the SQLite file. */
 function installation(plugin: HarakaPlugin): Promise<Installation> {
   if (!plugin.twostep_installation) {
-    const opening = openInstallation({ configDir: instanceConfigDir(), ini: plugin.twostep_ini, logger: plugin.twostep_logger });
+    const opening = openInstallation({ configDir: instanceConfigDir(), ini: plugin.twostep_ini, logger: plugin.twostep_logger, batchActivity: true });
     opening.catch((error: Error) => {
       plugin.logerror(`cannot open the TwoStep installation: ${error.message}`);
       // Try again on the next login, so a fault that is fixed later recovers without a restart.

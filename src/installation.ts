@@ -2,7 +2,9 @@ import { mkdirSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { PasswdFileBackend } from './backends/passwd-file';
 import type { PasswordBackend } from './backends/types';
+import { ActivityWriter } from './core/activity';
 import { silentLogger, type Logger, type TwoStepContext } from './core/context';
+import { processFaultLog } from './core/fault-log';
 import { TwoStepError } from './core/errors';
 import { parseOptions, type IniConfig, type TwoStepOptions } from './core/options';
 import { MailNotifier } from './notify/mailer';
@@ -72,6 +74,11 @@ export interface OpenOptions {
   readonly store?: Store;
   readonly backend?: PasswordBackend;
   readonly env?: NodeJS.ProcessEnv;
+  /**
+   * Batch login activity (`[audit] batch_ms`): for processes that serve many logins (Haraka,
+   * the HTTP service). One-shot commands write it at once.
+   */
+  readonly batchActivity?: boolean;
 }
 
 /**
@@ -111,6 +118,17 @@ export async function openInstallation(open: OpenOptions = {}): Promise<Installa
   }
   const logger = open.logger ?? silentLogger;
   const notifier = notifyOptions.enabled ? new MailNotifier(notifyOptions, logger) : undefined;
+  const activity =
+    open.batchActivity && options.activityBatchMs > 0
+      ? new ActivityWriter(store, options.activityBatchMs, (error, lost) =>
+          processFaultLog.error(logger, (error as Error).message, { event: 'activity', lost_writes: lost }, 'login activity could not be recorded'),
+        )
+      : undefined;
+  // Haraka ends with process.exit() on SIGINT; what waits is written on the way out.
+  const writeActivityAtExit = () => activity?.flushAtExit();
+  if (activity) {
+    process.on('exit', writeActivityAtExit);
+  }
   const context: TwoStepContext = {
     store,
     backend,
@@ -119,6 +137,7 @@ export async function openInstallation(open: OpenOptions = {}): Promise<Installa
     now,
     logger,
     notify: notifier ? (event) => notifier.notify(context, event) : undefined,
+    activity,
   };
   const usedBackend = backend;
   return {
@@ -133,6 +152,8 @@ export async function openInstallation(open: OpenOptions = {}): Promise<Installa
     async close() {
       // Emails still being sent read the branding from the store.
       await notifier?.close();
+      process.off('exit', writeActivityAtExit);
+      await activity?.flush();
       await store.close();
       await usedBackend.close();
     },

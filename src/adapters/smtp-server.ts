@@ -42,7 +42,7 @@ export function createSmtpAuthHandler(options: SmtpAuthHandlerOptions = {}): Smt
 
   const installation = (): Promise<Installation> => {
     if (!opening) {
-      opening = openInstallation({ configDir: options.configDir, logger: options.logger });
+      opening = openInstallation({ configDir: options.configDir, logger: options.logger, batchActivity: true });
       // A fault while opening (store down, bad key) is retried on the next login.
       opening.catch(() => (opening = undefined));
     }

@@ -1,3 +1,4 @@
+import type { ActivityWriter } from './activity';
 import type { PasswordBackend } from '../backends/types';
 import type { AuditEvent, Store } from '../store/types';
 import type { TwoStepOptions } from './options';
@@ -32,6 +33,8 @@ export interface TwoStepContext {
   readonly faultLog?: FaultLog;
   /** Receives every audit event about an account, for example to email its owner. Optional: without it no email is sent. */
   readonly notify?: (event: AccountEvent) => Promise<void>;
+  /** Batches login activity in long-running front ends; without it, activity is written before the reply. */
+  readonly activity?: ActivityWriter;
 }
 
 /**

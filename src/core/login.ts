@@ -133,10 +133,7 @@ async function tryAppPassword(
   if (!match.scopes.includes(protocol)) {
     return { outcome: 'rejected', reason: 'app-password-scope', delayMs: 0, account: record.account };
   }
-  const writes = await useWrites(context, record.account, match.id, ip, protocol, 'app-password');
-  if (writes.length > 0) {
-    await context.store.writeMany(writes);
-  }
+  await recordActivity(context, await useWrites(context, record.account, match.id, ip, protocol, 'app-password'));
   return { outcome: 'accepted', account: record.account, method: 'app-password' };
 }
 
@@ -235,6 +232,7 @@ async function decideSecondFactor(
   const match = await matchDevice(context, record, parts.code);
   const counted = !(await isRepeatedFailure(context, account, ip, secret));
   const onClaim: StoreWrite[] = [];
+  let activity: StoreWrite[] = [];
   if (match) {
     const grant = grantWrite(context, key, account, match.deviceId);
     if (grant) {
@@ -243,8 +241,12 @@ async function decideSecondFactor(
     if (failedCodes > 0 || counted) {
       onClaim.push({ type: 'reset-counter', key: keys.secondFactorFailures(account) });
     }
-    // A code is used at most once per step, so its use is recorded every time.
-    onClaim.push(...(await useWrites(context, account, match.deviceId, ip, protocol, 'password+code', true)));
+    // A code is used at most once per step, so its use is recorded every time: batched when
+    // this process batches activity, else in the same transaction as the claim.
+    activity = await useWrites(context, account, match.deviceId, ip, protocol, 'password+code', true);
+    if (!context.activity) {
+      onClaim.push(...activity);
+    }
   }
   const attempt = await context.store.attemptSecondFactor({
     counterKey: keys.secondFactorFailures(account),
@@ -267,6 +269,7 @@ async function decideSecondFactor(
     }
     return reject(context, 'second-factor', 'replay', account, ip, secret, protocol, attempt.attempts);
   }
+  context.activity?.add(activity);
   return { outcome: 'accepted', account, method: 'password+code', password: parts.password };
 }
 
@@ -324,6 +327,15 @@ function rememberUse(key: string, at: number): void {
     recentUses.clear();
   }
   recentUses.set(key, at);
+}
+
+/** Hands login activity to the process's batch writer, or writes it now when there is none. */
+async function recordActivity(context: TwoStepContext, writes: readonly StoreWrite[]): Promise<void> {
+  if (context.activity) {
+    context.activity.add(writes);
+  } else if (writes.length > 0) {
+    await context.store.writeMany(writes);
+  }
 }
 
 /**

@@ -19,6 +19,8 @@ export interface TwoStepOptions {
   readonly passwordWindowMs: number;
   readonly backendTimeoutMs: number;
   readonly auditLogins: boolean;
+  /** How long login activity (last use, login audit events) may wait to be written in one batch; 0 writes it before the reply. */
+  readonly activityBatchMs: number;
   readonly admins: readonly string[];
 }
 
@@ -41,6 +43,7 @@ export const DEFAULT_OPTIONS: TwoStepOptions = {
   passwordWindowMs: 900_000,
   backendTimeoutMs: 5_000,
   auditLogins: true,
+  activityBatchMs: 50,
   admins: [],
 };
 
@@ -115,6 +118,7 @@ export function parseOptions(ini: IniConfig): TwoStepOptions {
     passwordWindowMs: readNumber(ini, 'throttle', 'password_window', d.passwordWindowMs / 1000, 60, 86_400) * 1000,
     backendTimeoutMs: readNumber(ini, 'backend', 'timeout', d.backendTimeoutMs / 1000, 0.1, 60) * 1000,
     auditLogins: readBoolean(ini, 'audit', 'log_logins', d.auditLogins),
+    activityBatchMs: readNumber(ini, 'audit', 'batch_ms', d.activityBatchMs, 0, 1000),
     admins: readAdmins(ini),
   };
 }

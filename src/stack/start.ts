@@ -27,7 +27,7 @@ async function main(): Promise<void> {
   await prepareHarakaInstance({ home, smtpPort, httpPort });
   // Opening the installation once here creates the data folder, the store and the encryption
   // key before Haraka's workers start, and fails early with a clear message on a wrong key.
-  const installation = await openInstallation({ configDir: `${home}/config`, logger });
+  const installation = await openInstallation({ configDir: `${home}/config`, logger, batchActivity: true });
 
   // The panel runs in this process, on the same store as Haraka's workers.
   const httpSettings = readHttpSettings(installation.ini);
@@ -46,7 +46,9 @@ async function main(): Promise<void> {
     }
     stopping = true;
     logger.info({ signal }, 'stopping the TwoStep stack');
-    haraka.kill('SIGTERM');
+    // SIGINT is Haraka's own stop signal: it exits through process.exit(), so the twostep
+    // plugin writes its waiting login activity. SIGTERM would end it without that.
+    haraka.kill('SIGINT');
     const forceTimer = setTimeout(() => haraka.kill('SIGKILL'), 5000);
     forceTimer.unref();
     void http.close().finally(() => installation.close());

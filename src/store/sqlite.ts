@@ -330,17 +330,18 @@ export class SqliteStore implements Store {
   }
 
   async writeMany(writes: readonly StoreWrite[]): Promise<void> {
-    await this.countAudits(writes);
-    // Values use keyv's row key and envelope, with keyv's clock for the expiry, so keyv reads them back.
+    // The transaction runs before the first await, so a caller in a process 'exit' handler
+    // still gets its writes in. Values use keyv's row key and envelope, with keyv's clock for
+    // the expiry, so keyv reads them back.
     const now = Date.now();
     this.run('write', ({ db, statements }) => db.transaction(() => applyWrites(statements, writes, now))());
+    await this.countAudits(writes);
   }
 
   async attemptSecondFactor(attempt: SecondFactorAttempt): Promise<SecondFactorAttemptResult> {
-    await this.countAudits(attempt.onClaim);
     const now = this.now();
     const wallClock = Date.now();
-    return this.run('claim', ({ db, statements }) =>
+    const result = this.run('claim', ({ db, statements }) =>
       db
         .transaction((): SecondFactorAttemptResult => {
           const row = statements.readCounter.get(attempt.counterKey);
@@ -364,9 +365,13 @@ export class SqliteStore implements Store {
         // IMMEDIATE takes the write lock first: the count read here is the one written.
         .immediate(),
     );
+    if (result.claimed) {
+      await this.countAudits(attempt.onClaim);
+    }
+    return result;
   }
 
-  /** Trims the audit log once per AUDIT_PRUNE_EVERY appended events. */
+  /** Trims the audit log after every AUDIT_PRUNE_EVERY appended events. */
   private async countAudits(writes: readonly StoreWrite[]): Promise<void> {
     const audits = writes.filter((write) => write.type === 'audit').length;
     if (audits > 0 && Math.floor((this.auditAppends + audits) / AUDIT_PRUNE_EVERY) > Math.floor(this.auditAppends / AUDIT_PRUNE_EVERY)) {

@@ -200,7 +200,7 @@ export interface StartOptions {
 /** Opens the installation and starts the HTTP service on `[http] host/port` (default 127.0.0.1:8025). */
 export async function startHttpService(start: StartOptions = {}): Promise<RunningHttpService> {
   const logger = start.logger ?? createLogger('twostep-http');
-  const installation = await openInstallation({ configDir: start.configDir, logger });
+  const installation = await openInstallation({ configDir: start.configDir, logger, batchActivity: true });
   try {
     const configured = readHttpSettings(installation.ini);
     const settings = { ...configured, host: start.host ?? configured.host, port: start.port ?? configured.port };

@@ -19,6 +19,7 @@ describe('benchmark at tiny size', function () {
       appAccounts: 4,
       grantAccounts: 3,
       logins: 8,
+      warmupLogins: 2,
       requests: 20,
       codeRequests: 4,
       profileLogins: 4,

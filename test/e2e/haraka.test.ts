@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import { RawSmtpSession } from '../helpers/smtp-raw';
 import { createAppPassword, provisionSecretKey } from '../../src/core/accounts';
 import { generateCode } from '../../src/core/totp';
+import { keys } from '../../src/core/model';
 import { SMTP_REJECT, SMTP_TEMPORARY } from '../../src/adapters/replies';
 import { commandWithoutTls, ehloWithoutTls, smtpLogin, startHaraka, type RunningHaraka } from '../helpers/haraka';
 import { RFC_KEY } from '../helpers/installation';
@@ -176,5 +177,39 @@ describe('Haraka with the twostep plugin', function () {
     await awayFromStepEdge();
     const recovered = await smtpLogin(haraka.port, account, `${PASSWORD}${await currentCode()}`, { localAddress: '127.0.0.14' });
     assert.deepEqual(recovered, { ok: true });
+  });
+});
+
+describe('Haraka login activity', function () {
+  this.timeout(60_000);
+  let haraka: RunningHaraka | undefined;
+
+  afterEach(async () => {
+    await haraka?.stop();
+    haraka = undefined;
+  });
+
+  it('is written in batches, and what waits is written when Haraka stops on SIGINT', async () => {
+    // A batch window far longer than the test, so only the stop can write it.
+    haraka = await startHaraka({ extraIni: '[audit]\nbatch_ms = 1000' });
+    const { context, passwdFile } = haraka.installation;
+    await passwdFile!.setPassword(ALICE, PASSWORD, 'PLAIN');
+    await provisionSecretKey(context, CLI, ALICE, RFC_KEY);
+    const created = await createAppPassword(context, CLI, ALICE, 'Mail app', ['smtp']);
+
+    assert.deepEqual(await smtpLogin(haraka.port, ALICE, created.appPassword, { localAddress: '127.0.0.21' }), { ok: true });
+    const lastUseKey = keys.lastUse(ALICE, created.record.id);
+    assert.equal(await context.store.get(lastUseKey), undefined, 'the batch is still waiting');
+
+    const exited = new Promise((resolve) => haraka!.process.once('exit', resolve));
+    haraka.process.kill('SIGINT');
+    await exited;
+    const used = await context.store.get<{ ip: string; protocol: string }>(lastUseKey);
+    assert.deepEqual([used?.ip, used?.protocol], ['127.0.0.21', 'smtp']);
+    const logins = (await context.store.listAudit({ account: ALICE })).filter((event) => event.action === 'login');
+    assert.deepEqual(
+      logins.map((event) => [event.ip, event.protocol, event.detail]),
+      [['127.0.0.21', 'smtp', 'app-password']],
+    );
   });
 });

@@ -166,7 +166,13 @@ describeWithPrograms('web panel in Chromium', ['/usr/bin/chromium'], function ()
 
     await page.click('a:has-text("Done")');
     await page.waitForURL('**/settings/app-passwords');
-    assert.match((await page.textContent('#app-password-list'))!, /last used .* from 127\.0\.0\.1 over SMTP/);
+    // Haraka writes login activity in batches ([audit] batch_ms, 50 ms): reload until it shows.
+    const usedPattern = /last used .* from 127\.0\.0\.1 over SMTP/;
+    for (let attempt = 0; attempt < 20 && !usedPattern.test((await page.textContent('#app-password-list'))!); attempt++) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      await page.reload();
+    }
+    assert.match((await page.textContent('#app-password-list'))!, usedPattern);
     await shot('13-app-password-used');
 
     await page.goto(`${baseUrl}/settings/2sv`);
