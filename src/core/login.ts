@@ -8,7 +8,7 @@ import { grantKey, grantWrite, useGrant, type GrantRecord } from './grants';
 import { keys, type AccountRecord, type AppPasswordRecord, type LastUse, type Protocol } from './model';
 import { loadAccountState } from './state';
 import { constantTimeEqual } from './secrets';
-import { isRepeatedFailure, recordFailure, type FailureKind } from './throttle';
+import { recordFailure, repeatKeyOf, type FailureKind } from './throttle';
 import { checkCode, DEFAULT_TOTP_SETTINGS } from './totp';
 import type { StoreWrite } from '../store/types';
 
@@ -91,9 +91,10 @@ async function decide(context: TwoStepContext, request: LoginRequest): Promise<L
     throw error;
   }
 
-  // The grant for this exact credential is read with the account state: one round trip, not two.
+  // The grant for this exact credential, the failed-code count and whether this client had this
+  // credential rejected before are read with the account state: one round trip, not four.
   const key = grantKey(context, account, secret, ip, protocol);
-  const state = await loadAccountState(context, account, [key]);
+  const state = await loadAccountState(context, account, [key], [keys.secondFactorFailures(account), repeatKeyOf(context, account, ip, secret)]);
   const { record, policy } = state;
 
   if (protocol !== 'web') {
@@ -107,7 +108,11 @@ async function decide(context: TwoStepContext, request: LoginRequest): Promise<L
   if (policy.policy === 'disabled' || (!enrolled && policy.policy === 'optional')) {
     return decidePasswordOnly(context, account, request);
   }
-  return decideSecondFactor(context, record, request, key, { grant: state.extra[0] as GrantRecord | undefined });
+  return decideSecondFactor(context, record, request, key, {
+    grant: state.extra[0] as GrantRecord | undefined,
+    failedCodes: state.counters[0],
+    repeated: state.counters[1] > 0,
+  });
 }
 
 async function tryAppPassword(
@@ -197,7 +202,7 @@ async function decideSecondFactor(
   record: AccountRecord,
   request: LoginRequest,
   key: string,
-  preloaded: { readonly grant: GrantRecord | undefined },
+  preloaded: { readonly grant: GrantRecord | undefined; readonly failedCodes: number; readonly repeated: boolean },
 ): Promise<LoginDecision> {
   const { secret, protocol, ip } = request;
   const account = record.account;
@@ -207,7 +212,7 @@ async function decideSecondFactor(
     return { outcome: 'accepted', account, method: 'grant', password: splitPasswordAndCode(secret, digitsOf(record))?.password };
   }
 
-  const failedCodes = enrolled ? await context.store.readCounter(keys.secondFactorFailures(account)) : 0;
+  const failedCodes = enrolled ? preloaded.failedCodes : 0;
   if (failedCodes >= context.options.lockAfter) {
     await dummyPasswordCheck(context, account);
     return reject(context, 'second-factor', 'locked', account, ip, secret, protocol);
@@ -230,7 +235,7 @@ async function decideSecondFactor(
   // and, if it is allowed, claims the matched step in one atomic call: parallel guesses still
   // get at most lock_after codes judged, and a locked account learns nothing from a right code.
   const match = await matchDevice(context, record, parts.code);
-  const counted = !(await isRepeatedFailure(context, account, ip, secret));
+  const counted = !preloaded.repeated;
   const onClaim: StoreWrite[] = [];
   let activity: StoreWrite[] = [];
   if (match) {

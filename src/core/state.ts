@@ -11,6 +11,8 @@ export interface AccountState {
   readonly policy: EffectivePolicy;
   /** The values of `extraKeys`, read in the same round trip. */
   readonly extra: readonly unknown[];
+  /** The counts of `counterKeys`, read in the same round trip. */
+  readonly counters: readonly number[];
 }
 
 /**
@@ -22,15 +24,19 @@ async function readGlobalPolicy(context: TwoStepContext, stored: PolicySetting |
 
 /**
  * Loads an account's record and the policy levels that apply to it, in one store round trip
- * (two when the account has a class). `extraKeys` are read in the same round trip.
+ * (two when the account has a class). `extraKeys` and `counterKeys` are read in the same round trip.
  */
-export async function loadAccountState(context: TwoStepContext, account: string, extraKeys: readonly string[] = []): Promise<AccountState> {
-  const [storedRecord, domainRecord, globalSetting, ...extra] = await context.store.getMany<unknown>([
-    keys.account(account),
-    keys.domain(domainOf(account)),
-    keys.globalPolicy,
-    ...extraKeys,
-  ]);
+export async function loadAccountState(
+  context: TwoStepContext,
+  account: string,
+  extraKeys: readonly string[] = [],
+  counterKeys: readonly string[] = [],
+): Promise<AccountState> {
+  const { values, counters } = await context.store.readMany<unknown>(
+    [keys.account(account), keys.domain(domainOf(account)), keys.globalPolicy, ...extraKeys],
+    counterKeys,
+  );
+  const [storedRecord, domainRecord, globalSetting, ...extra] = values;
   const record = (storedRecord as AccountRecord | undefined) ?? emptyAccountRecord(account, context.now());
   const classRecord = record.accountClass
     ? await context.store.get<ClassRecord>(keys.accountClass(record.accountClass))
@@ -41,7 +47,7 @@ export async function loadAccountState(context: TwoStepContext, account: string,
     class: classRecord?.policy,
     account: record.policy,
   };
-  return { record: withoutExpiredPending(record, context.now()), stored: storedRecord !== undefined, levels, policy: resolvePolicy(levels), extra };
+  return { record: withoutExpiredPending(record, context.now()), stored: storedRecord !== undefined, levels, policy: resolvePolicy(levels), extra, counters };
 }
 
 function withoutExpiredPending(record: AccountRecord, now: number): AccountRecord {

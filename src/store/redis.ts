@@ -258,6 +258,17 @@ export class RedisStore implements Store {
     return this.call('read', () => this.keyv.getMany<T>([...keys]));
   }
 
+  async readMany<T>(valueKeys: readonly string[], counterKeys: readonly string[]): Promise<{ values: (T | undefined)[]; counters: number[] }> {
+    return this.call('read', async (client) => {
+      // Sent together, so node-redis pipelines them: one round trip.
+      const [raws, counts] = await Promise.all([
+        valueKeys.length > 0 ? client.mGet(valueKeys.map((key) => this.valueKey(key))) : Promise.resolve([]),
+        counterKeys.length > 0 ? client.mGet(counterKeys.map((key) => this.counterKey(key))) : Promise.resolve([]),
+      ]);
+      return { values: raws.map((raw) => decodeEnvelope<T>(raw)), counters: counts.map((count) => (count === null ? 0 : Number(count))) };
+    });
+  }
+
   async set<T>(key: string, value: T, ttlMs?: number): Promise<void> {
     await this.call('write', () => this.keyv.set(key, value, ttlMs));
   }

@@ -232,6 +232,32 @@ export class SqliteStore implements Store {
     return this.keyvCall('read', () => this.keyv.getMany<T>([...keys]));
   }
 
+  async readMany<T>(valueKeys: readonly string[], counterKeys: readonly string[]): Promise<{ values: (T | undefined)[]; counters: number[] }> {
+    const now = this.now();
+    // Values expire by keyv's clock, as keyv.get would judge them.
+    const wallClock = Date.now();
+    return this.run('read', ({ db, statements }) =>
+      db.transaction(() => {
+        const rowKeys = valueKeys.map((key) => `${NAMESPACE}:${key}`);
+        const rows = rowKeys.length > 0 ? statements.getValues.all(JSON.stringify(rowKeys)) : [];
+        const byKey = new Map(rows.map((row) => [row.key, row.value]));
+        const values = rowKeys.map((rowKey) => {
+          const raw = byKey.get(rowKey);
+          if (raw === undefined) {
+            return undefined;
+          }
+          const envelope = JSON.parse(raw) as Envelope<T>;
+          return typeof envelope.expires === 'number' && wallClock > envelope.expires ? undefined : envelope.value;
+        });
+        const counters = counterKeys.map((key) => {
+          const row = statements.readCounter.get(key);
+          return row === undefined || (typeof row.expires === 'number' && row.expires <= now) ? 0 : Number(row.count);
+        });
+        return { values, counters };
+      })(),
+    );
+  }
+
   async set<T>(key: string, value: T, ttlMs?: number): Promise<void> {
     await this.keyvCall('write', () => this.keyv.set(key, value, ttlMs));
   }

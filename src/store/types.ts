@@ -71,6 +71,11 @@ export interface Store {
 
   get<T>(key: string): Promise<T | undefined>;
   getMany<T>(keys: readonly string[]): Promise<(T | undefined)[]>;
+  /**
+   * Reads values and counters together, as one snapshot: one SQLite read transaction, one
+   * Redis round trip. A login reads its account state, grant and counters with one call.
+   */
+  readMany<T>(valueKeys: readonly string[], counterKeys: readonly string[]): Promise<{ values: (T | undefined)[]; counters: number[] }>;
   /** Stores a value; `ttlMs` makes it expire. */
   set<T>(key: string, value: T, ttlMs?: number): Promise<void>;
   /** Returns whether the key existed. */

@@ -183,6 +183,22 @@ export function defineStoreContract(subject: ContractSubject): void {
     });
   });
 
+  describe('readMany', () => {
+    it('reads values and counters in one call, in the order asked', async () => {
+      await store.set('a', { n: 1 });
+      await store.set('brief', 'x', 50);
+      await store.increment('failures');
+      await store.increment('failures');
+      await store.increment('window', 50);
+      await sleep(120);
+      assert.deepEqual(await store.readMany(['missing', 'a', 'brief'], ['window', 'failures', 'none']), {
+        values: [undefined, { n: 1 }, undefined],
+        counters: [0, 2, 0],
+      });
+      assert.deepEqual(await store.readMany([], []), { values: [], counters: [] });
+    });
+  });
+
   describe('writeMany', () => {
     it('applies values, expiries, counter resets and audit events in one call', async () => {
       await store.set('old', 1);
@@ -367,6 +383,7 @@ export function defineStoreContract(subject: ContractSubject): void {
       const calls: [string, () => Promise<unknown>][] = [
         ['get', () => broken.get('key')],
         ['getMany', () => broken.getMany(['a', 'b'])],
+        ['readMany', () => broken.readMany(['a'], ['b'])],
         ['set', () => broken.set('key', 1)],
         ['delete', () => broken.delete('key')],
         ['update', () => broken.update('key', () => 1)],

@@ -330,7 +330,7 @@ describe('decideLogin', () => {
       const store = installation.context.store;
       const failing = new Proxy(store, {
         get(target, property, receiver) {
-          if (property === 'getMany' || property === 'get') {
+          if (property === 'readMany' || property === 'getMany' || property === 'get') {
             return () => Promise.reject(Object.assign(new Error('disk I/O error'), { code: 'SQLITE_IOERR' }));
           }
           return Reflect.get(target, property, receiver);
