@@ -75,7 +75,7 @@ export async function recordFailure(
   return { delayMs, lockedNow };
 }
 
-/** The counter of one exact rejected credential from one client. */
+/** Returns the counter key of one exact rejected credential from one client. */
 export function repeatKeyOf(context: TwoStepContext, account: string, ip: string, secret: string): string {
   return keys.repeatedFailure(context.secrets.hash('repeat', `${account}\0${ip}\0${secret}`));
 }

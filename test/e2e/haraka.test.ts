@@ -189,7 +189,7 @@ describe('Haraka login activity', function () {
     haraka = undefined;
   });
 
-  it('is written in batches, and what waits is written when Haraka stops on SIGINT', async () => {
+  it('is written on SIGINT stop', async () => {
     // A batch window far longer than the test, so only the stop can write it.
     haraka = await startHaraka({ extraIni: '[audit]\nbatch_ms = 1000' });
     const { context, passwdFile } = haraka.installation;

@@ -184,7 +184,7 @@ export function defineStoreContract(subject: ContractSubject): void {
   });
 
   describe('readMany', () => {
-    it('reads values and counters in one call, in the order asked', async () => {
+    it('reads values and counters in order', async () => {
       await store.set('a', { n: 1 });
       await store.set('brief', 'x', 50);
       await store.increment('failures');
@@ -200,7 +200,7 @@ export function defineStoreContract(subject: ContractSubject): void {
   });
 
   describe('writeMany', () => {
-    it('applies values, expiries, counter resets and audit events in one call', async () => {
+    it('applies every kind of write', async () => {
       await store.set('old', 1);
       await store.increment('failures');
       await store.writeMany([
@@ -220,7 +220,7 @@ export function defineStoreContract(subject: ContractSubject): void {
       assert.deepEqual(await store.get('kept'), { n: 1 });
     });
 
-    it('an empty batch writes nothing', async () => {
+    it('empty batch writes nothing', async () => {
       await store.writeMany([]);
       assert.equal(await store.isEmpty(), true);
     });
@@ -229,7 +229,7 @@ export function defineStoreContract(subject: ContractSubject): void {
   describe('attemptSecondFactor', () => {
     const audit = (detail: string): StoreWrite => ({ type: 'audit', event: { at: 1, actor: 'a@example.test', action: 'login', account: 'a@example.test', detail } });
 
-    it('counts attempts up to the limit and then allows none', async () => {
+    it('allows attempts up to the limit', async () => {
       const results = [];
       for (let i = 0; i < 4; i++) {
         results.push(await store.attemptSecondFactor({ counterKey: 'fails', limit: 3, count: true, onClaim: [] }));
@@ -247,7 +247,7 @@ export function defineStoreContract(subject: ContractSubject): void {
       assert.deepEqual(await store.listAudit({}), []);
     });
 
-    it('a winning claim applies its writes once; the same step again is a replay', async () => {
+    it('winning claim applies writes once', async () => {
       const attempt = {
         counterKey: 'fails',
         limit: 5,
@@ -264,7 +264,7 @@ export function defineStoreContract(subject: ContractSubject): void {
       assert.equal((await store.listAudit({})).length, 1);
     });
 
-    it('without counting it reads the count', async () => {
+    it('uncounted attempt only reads', async () => {
       await store.increment('fails');
       await store.increment('fails');
       assert.deepEqual(await store.attemptSecondFactor({ counterKey: 'fails', limit: 3, count: false, onClaim: [] }), { allowed: true, claimed: false });
@@ -273,7 +273,7 @@ export function defineStoreContract(subject: ContractSubject): void {
       assert.equal(await store.readCounter('fails'), 3);
     });
 
-    it('of many parallel attempts, one claim wins and then limit failures are allowed', async () => {
+    it('parallel attempts: one claim wins', async () => {
       const results = await Promise.all(
         Array.from({ length: 25 }, () => store.attemptSecondFactor({ counterKey: 'fails', limit: 5, count: true, claim: { key: 'device', step: 7 }, onClaim: [audit('won')] })),
       );
@@ -284,7 +284,7 @@ export function defineStoreContract(subject: ContractSubject): void {
       assert.equal((await store.listAudit({})).length, 1);
     });
 
-    it('of many parallel wrong codes, exactly limit are allowed', async () => {
+    it('parallel wrong codes stop at limit', async () => {
       const results = await Promise.all(Array.from({ length: 25 }, () => store.attemptSecondFactor({ counterKey: 'fails', limit: 5, count: true, onClaim: [] })));
       assert.equal(results.filter((result) => result.allowed).length, 5);
       assert.deepEqual(results.map((result) => result.attempts).sort((a, b) => a! - b!), Array.from({ length: 25 }, (_, index) => index + 1));

@@ -56,7 +56,7 @@ describe('SQLite writeMany', () => {
 });
 
 describe('SQLite attemptSecondFactor', () => {
-  it('a failed success write undoes the claim and the count', async () => {
+  it('failed write undoes claim and count', async () => {
     const folder = mkdtempSync(join(tmpdir(), 'twostep-sqlite-attempt-'));
     const store = new SqliteStore(join(folder, 'store.sqlite'));
     try {
