@@ -288,8 +288,15 @@ async function runStore(name: string, store: 'sqlite' | 'redis', accountCount: n
   }
 }
 
+/** Formats one line of figures per store for the console. */
+function summaryOf(run: StoreRun): string {
+  const ratio = (comparison: SmtpComparison) => `${comparison.ratio.toFixed(2)}×`;
+  return `${run.name}: SMTP vs flat_file: app password ${ratio(run.smtp.appPassword)}, password+code ${ratio(run.smtp.passwordAndCode)}, grant ${ratio(run.smtp.grant)}; service RSS ${(run.rss.service / 2 ** 20).toFixed(0)} MB`;
+}
+
 export async function runBenchmark(overrides: Partial<BenchOptions> = {}): Promise<BenchReport> {
   const options: BenchOptions = { ...DEFAULT_OPTIONS, ...overrides };
+  const log = options.log ?? (() => undefined);
   const needed = accountsNeeded(options);
   if (needed > Math.min(options.smallAccounts, options.accounts)) {
     throw new Error(`invalid bench options: the scenarios use ${needed} accounts, more than the ${Math.min(options.smallAccounts, options.accounts)} seeded`);
@@ -299,7 +306,9 @@ export async function runBenchmark(overrides: Partial<BenchOptions> = {}): Promi
   const skipped: string[] = [];
 
   runs.push(await runStore(`SQLite, ${options.smallAccounts} accounts`, 'sqlite', options.smallAccounts, options));
+  log(summaryOf(runs[runs.length - 1]));
   runs.push(await runStore(`SQLite, ${options.accounts} accounts`, 'sqlite', options.accounts, options));
+  log(summaryOf(runs[runs.length - 1]));
   if (!options.redis) {
     skipped.push('Redis: turned off with --no-redis');
   } else if (!existsSync(REDIS_SERVER)) {
@@ -308,6 +317,7 @@ export async function runBenchmark(overrides: Partial<BenchOptions> = {}): Promi
     const redis = await startRedis();
     try {
       runs.push(await runStore(`Redis, ${options.accounts} accounts`, 'redis', options.accounts, options, redis));
+      log(summaryOf(runs[runs.length - 1]));
     } finally {
       await redis.stop();
     }
@@ -330,7 +340,25 @@ export async function runBenchmark(overrides: Partial<BenchOptions> = {}): Promi
   return report;
 }
 
-function parseArguments(argv: readonly string[]): Partial<BenchOptions> {
+const USAGE = `Usage: npm run bench -- [options]
+
+Measures SMTP logins through Haraka with TwoStep against Haraka's auth/flat_file, and
+/auth/nginx decisions, then rewrites bench/README.md and writes bench/results/*.json.
+
+  --accounts N          enrolled accounts in the large SQLite and Redis stores (default ${DEFAULT_OPTIONS.accounts})
+  --small-accounts N    enrolled accounts in the small SQLite store (default ${DEFAULT_OPTIONS.smallAccounts})
+  --logins N            timed SMTP logins per kind of login (default ${DEFAULT_OPTIONS.logins})
+  --warmup-logins N     untimed SMTP logins per kind and side before them (default ${DEFAULT_OPTIONS.warmupLogins})
+  --requests N          /auth/nginx requests per kind (default ${DEFAULT_OPTIONS.requests})
+  --code-requests N     /auth/nginx password+code requests, one fresh account each (default ${DEFAULT_OPTIONS.codeRequests})
+  --smtp-concurrency N  SMTP logins in flight (default ${DEFAULT_OPTIONS.smtpConcurrency})
+  --http-concurrency N  /auth/nginx connections (default ${DEFAULT_OPTIONS.httpConcurrency})
+  --no-redis            skip the Redis store
+  --no-readme           keep bench/README.md; write only the JSON results
+  --help                show this text
+`;
+
+function parseArguments(argv: readonly string[]): Partial<BenchOptions> & { help?: boolean } {
   const numeric: Record<string, keyof BenchOptions> = {
     '--accounts': 'accounts',
     '--small-accounts': 'smallAccounts',
@@ -344,7 +372,9 @@ function parseArguments(argv: readonly string[]): Partial<BenchOptions> {
   const parsed: Record<string, unknown> = {};
   for (let index = 0; index < argv.length; index++) {
     const argument = argv[index];
-    if (argument === '--no-redis') {
+    if (argument === '--help') {
+      parsed.help = true;
+    } else if (argument === '--no-redis') {
       parsed.redis = false;
     } else if (argument === '--no-readme') {
       parsed.readmePath = undefined;
@@ -355,20 +385,24 @@ function parseArguments(argv: readonly string[]): Partial<BenchOptions> {
       }
       parsed[numeric[argument]] = value;
     } else {
-      throw new Error(`unknown option ${argument}: expected ${[...Object.keys(numeric), '--no-redis', '--no-readme'].join(', ')}`);
+      throw new Error(`unknown option ${argument}: expected ${[...Object.keys(numeric), '--no-redis', '--no-readme', '--help'].join(', ')}`);
     }
   }
-  return parsed as Partial<BenchOptions>;
+  return parsed as Partial<BenchOptions> & { help?: boolean };
 }
 
 if (require.main === module) {
   const log = (line: string) => process.stdout.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${line}\n`);
-  let overrides: Partial<BenchOptions>;
+  let overrides: Partial<BenchOptions> & { help?: boolean };
   try {
     overrides = parseArguments(process.argv.slice(2));
   } catch (error) {
     process.stderr.write(`bench: ${(error as Error).message}\n`);
     process.exit(2);
+  }
+  if (overrides.help) {
+    process.stdout.write(USAGE);
+    process.exit(0);
   }
   runBenchmark({ ...overrides, log })
     .then((report) => {

@@ -51,7 +51,10 @@ async function main(): Promise<void> {
     haraka.kill('SIGINT');
     const forceTimer = setTimeout(() => haraka.kill('SIGKILL'), 5000);
     forceTimer.unref();
-    void http.close().finally(() => installation.close());
+    void http
+      .close()
+      .finally(() => installation.close())
+      .finally(() => logger.info({ event: 'stack-stop' }, 'TwoStep stack stopped'));
   };
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGTERM', () => stop('SIGTERM'));

@@ -9,7 +9,7 @@ const MAX_LIMIT = 10_000;
 interface AuditOptions {
   account?: string;
   since?: string;
-  limit: string;
+  limit?: string;
 }
 
 export function register(program: Command, helpers: CliHelpers): void {
@@ -18,12 +18,12 @@ export function register(program: Command, helpers: CliHelpers): void {
     .description('show audit events, newest first')
     .option('--account <account>', 'only events of this account')
     .option('--since <when>', 'only events since a duration back (30m, 12h, 7d, 2w) or an ISO date or time')
-    .option('--limit <count>', `the most events to show, 1 to ${MAX_LIMIT}`, '100');
+    .option('--limit <count>', `the most events to show, 1 to ${MAX_LIMIT} (default 100)`);
 
   helpers.action<AuditOptions>(command, async (session, _args, options) => {
     const account = options.account === undefined ? undefined : normalizeAccount(options.account);
     const since = options.since === undefined ? undefined : parseSince(options.since, Date.now());
-    const limit = parseCount(options.limit, '--limit', 1, MAX_LIMIT);
+    const limit = parseCount(options.limit ?? '100', '--limit', 1, MAX_LIMIT);
     const installation = await session.open();
     const events = await installation.context.store.listAudit({ account, since, limit });
 
