@@ -60,9 +60,60 @@ function prepareStatements(db: Database.Database) {
 
 type Statements = ReturnType<typeof prepareStatements>;
 
+/**
+ * The transactions of the login path, made once per connection: better-sqlite3 builds four
+ * wrapper functions for every db.transaction() call, which a login would otherwise pay each time.
+ */
+function prepareTransactions(db: Database.Database, statements: Statements) {
+  return {
+    /** Reads values (keyv row keys) and counters as one snapshot. `wallClock` is keyv's clock for value expiry. */
+    readMany: db.transaction((rowKeys: readonly string[], counterKeys: readonly string[], now: number, wallClock: number) => {
+      const rows = rowKeys.length > 0 ? statements.getValues.all(JSON.stringify(rowKeys)) : [];
+      const byKey = new Map(rows.map((row) => [row.key, row.value]));
+      const values = rowKeys.map((rowKey) => {
+        const raw = byKey.get(rowKey);
+        if (raw === undefined) {
+          return undefined;
+        }
+        const envelope = JSON.parse(raw) as Envelope<unknown>;
+        return typeof envelope.expires === 'number' && wallClock > envelope.expires ? undefined : envelope.value;
+      });
+      const counters = counterKeys.map((key) => counterValue(statements, key, now));
+      return { values, counters };
+    }),
+    writeMany: db.transaction((writes: readonly StoreWrite[], wallClock: number) => applyWrites(statements, writes, wallClock)),
+    // IMMEDIATE takes the write lock first: the count read here is the one written.
+    attemptSecondFactor: db.transaction((attempt: SecondFactorAttempt, now: number, wallClock: number): SecondFactorAttemptResult => {
+      const current = counterValue(statements, attempt.counterKey, now);
+      const attempts = attempt.count ? current + 1 : undefined;
+      const allowed = attempts === undefined ? current < attempt.limit : attempts <= attempt.limit;
+      let claimed = false;
+      if (allowed && attempt.claim) {
+        claimed = statements.claimStep.run(attempt.claim.key, attempt.claim.step).changes === 1;
+        if (claimed) {
+          applyWrites(statements, attempt.onClaim, wallClock);
+        }
+      }
+      // A winning claim resets the count in its writes, so the count is written only when
+      // the attempt did not get in: raising it first would write the row twice for nothing.
+      if (attempt.count && !claimed) {
+        statements.increment.get(attempt.counterKey, null, now, now);
+      }
+      return attempts === undefined ? { allowed, claimed } : { allowed, attempts, claimed };
+    }).immediate,
+  };
+}
+
+/** Returns a counter's count, 0 when absent or past its window. */
+function counterValue(statements: Statements, key: string, now: number): number {
+  const row = statements.readCounter.get(key);
+  return row === undefined || (typeof row.expires === 'number' && row.expires <= now) ? 0 : Number(row.count);
+}
+
 interface Connection {
   readonly db: Database.Database;
   readonly statements: Statements;
+  readonly transactions: ReturnType<typeof prepareTransactions>;
 }
 
 /** Runs a batch of writes on the connection; the caller holds the transaction. `now` is keyv's clock, for value expiry. */
@@ -184,7 +235,8 @@ export class SqliteStore implements Store {
       for (const statement of SCHEMA) {
         db.exec(statement);
       }
-      this.connection = { db, statements: prepareStatements(db) };
+      const statements = prepareStatements(db);
+      this.connection = { db, statements, transactions: prepareTransactions(db, statements) };
       return this.connection;
     } catch (error) {
       db.close();
@@ -233,29 +285,10 @@ export class SqliteStore implements Store {
   }
 
   async readMany<T>(valueKeys: readonly string[], counterKeys: readonly string[]): Promise<{ values: (T | undefined)[]; counters: number[] }> {
-    const now = this.now();
+    const rowKeys = valueKeys.map((key) => `${NAMESPACE}:${key}`);
     // Values expire by keyv's clock, as keyv.get would judge them.
-    const wallClock = Date.now();
-    return this.run('read', ({ db, statements }) =>
-      db.transaction(() => {
-        const rowKeys = valueKeys.map((key) => `${NAMESPACE}:${key}`);
-        const rows = rowKeys.length > 0 ? statements.getValues.all(JSON.stringify(rowKeys)) : [];
-        const byKey = new Map(rows.map((row) => [row.key, row.value]));
-        const values = rowKeys.map((rowKey) => {
-          const raw = byKey.get(rowKey);
-          if (raw === undefined) {
-            return undefined;
-          }
-          const envelope = JSON.parse(raw) as Envelope<T>;
-          return typeof envelope.expires === 'number' && wallClock > envelope.expires ? undefined : envelope.value;
-        });
-        const counters = counterKeys.map((key) => {
-          const row = statements.readCounter.get(key);
-          return row === undefined || (typeof row.expires === 'number' && row.expires <= now) ? 0 : Number(row.count);
-        });
-        return { values, counters };
-      })(),
-    );
+    const read = this.run('read', ({ transactions }) => transactions.readMany(rowKeys, counterKeys, this.now(), Date.now()));
+    return { values: read.values as (T | undefined)[], counters: read.counters };
   }
 
   async set<T>(key: string, value: T, ttlMs?: number): Promise<void> {
@@ -322,11 +355,7 @@ export class SqliteStore implements Store {
   }
 
   async readCounter(key: string): Promise<number> {
-    const row = this.run('read', ({ statements }) => statements.readCounter.get(key));
-    if (row === undefined || (typeof row.expires === 'number' && row.expires <= this.now())) {
-      return 0;
-    }
-    return Number(row.count);
+    return this.run('read', ({ statements }) => counterValue(statements, key, this.now()));
   }
 
   async resetCounter(key: string): Promise<void> {
@@ -359,38 +388,12 @@ export class SqliteStore implements Store {
     // The transaction runs before the first await, so a caller in a process 'exit' handler
     // still gets its writes in. Values use keyv's row key and envelope, with keyv's clock for
     // the expiry, so keyv reads them back.
-    const now = Date.now();
-    this.run('write', ({ db, statements }) => db.transaction(() => applyWrites(statements, writes, now))());
+    this.run('write', ({ transactions }) => transactions.writeMany(writes, Date.now()));
     await this.countAudits(writes);
   }
 
   async attemptSecondFactor(attempt: SecondFactorAttempt): Promise<SecondFactorAttemptResult> {
-    const now = this.now();
-    const wallClock = Date.now();
-    const result = this.run('claim', ({ db, statements }) =>
-      db
-        .transaction((): SecondFactorAttemptResult => {
-          const row = statements.readCounter.get(attempt.counterKey);
-          const current = row === undefined || (typeof row.expires === 'number' && row.expires <= now) ? 0 : Number(row.count);
-          const attempts = attempt.count ? current + 1 : undefined;
-          const allowed = attempts === undefined ? current < attempt.limit : attempts <= attempt.limit;
-          let claimed = false;
-          if (allowed && attempt.claim) {
-            claimed = statements.claimStep.run(attempt.claim.key, attempt.claim.step).changes === 1;
-            if (claimed) {
-              applyWrites(statements, attempt.onClaim, wallClock);
-            }
-          }
-          // A winning claim resets the count in its writes, so the count is written only when
-          // the attempt did not get in: raising it first would write the row twice for nothing.
-          if (attempt.count && !claimed) {
-            statements.increment.get(attempt.counterKey, null, now, now);
-          }
-          return attempts === undefined ? { allowed, claimed } : { allowed, attempts, claimed };
-        })
-        // IMMEDIATE takes the write lock first: the count read here is the one written.
-        .immediate(),
-    );
+    const result = this.run('claim', ({ transactions }) => transactions.attemptSecondFactor(attempt, this.now(), Date.now()));
     if (result.claimed) {
       await this.countAudits(attempt.onClaim);
     }
