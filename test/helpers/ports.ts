@@ -1,7 +1,25 @@
 import { createServer } from 'node:net';
 
-/** Returns a TCP port on 127.0.0.1 that was free a moment ago. */
-export function freePort(): Promise<number> {
+/** Ports this process has handed out, so two callers never get the same one. */
+const handedOut = new Set<number>();
+
+/**
+ * Returns a TCP port on 127.0.0.1 that was free a moment ago and that this process has not
+ * returned before. The kernel may give the port of a probe it just closed to the next probe,
+ * so a server needing two ports (nginx with IMAP and POP3) could otherwise get one port twice.
+ */
+export async function freePort(): Promise<number> {
+  for (let attempt = 0; attempt < 20; attempt++) {
+    const port = await probeFreePort();
+    if (!handedOut.has(port)) {
+      handedOut.add(port);
+      return port;
+    }
+  }
+  throw new Error('no unused free TCP port found on 127.0.0.1 in 20 attempts');
+}
+
+function probeFreePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.unref();
