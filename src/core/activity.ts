@@ -5,7 +5,7 @@ const MAX_PENDING_WRITES = 1000;
 
 /**
  * Writes login activity (the last use of a device or an app password, and the login audit
- * event) in batches. A busy front end accepts hundreds of logins a second; one store
+ * event) in batches. A busy front end accepts hundreds of logins a second, and one store
  * transaction for all logins of the last `delayMs` costs about what one login's writes cost
  * alone. What protects a login (the step claim, the counters, the login grant) is written
  * before the reply and never waits here.
@@ -20,7 +20,7 @@ export class ActivityWriter {
 
   /**
    * @param onFailure called with the error and the number of writes lost when a batch cannot
-   *   be written; the writes are not retried, so a store outage cannot pile them up.
+   *   be written. Lost writes are not retried, so a store outage cannot pile them up.
    */
   constructor(
     private readonly store: Store,
@@ -44,10 +44,7 @@ export class ActivityWriter {
 
   /** Writes everything queued so far; resolves when it and every earlier batch landed or failed. */
   flush(): Promise<void> {
-    clearTimeout(this.timer);
-    this.timer = undefined;
-    const batch = latestValuePerKey(this.pending);
-    this.pending = [];
+    const batch = this.takeBatch();
     this.written = this.written.then(async () => {
       if (batch.length === 0) {
         return;
@@ -66,13 +63,19 @@ export class ActivityWriter {
    * waits at once. The SQLite store writes inside the call; a Redis store cannot, and loses it.
    */
   flushAtExit(): void {
+    const batch = this.takeBatch();
+    if (batch.length > 0) {
+      this.store.writeMany(batch).catch(() => undefined);
+    }
+  }
+
+  /** Empties the queue and stops its timer; returns the writes to make. */
+  private takeBatch(): StoreWrite[] {
     clearTimeout(this.timer);
     this.timer = undefined;
     const batch = latestValuePerKey(this.pending);
     this.pending = [];
-    if (batch.length > 0) {
-      this.store.writeMany(batch).catch(() => undefined);
-    }
+    return batch;
   }
 }
 

@@ -246,8 +246,9 @@ async function decideSecondFactor(
     if (failedCodes > 0 || counted) {
       onClaim.push({ type: 'reset-counter', key: keys.secondFactorFailures(account) });
     }
-    // A code is used at most once per step, so its use is recorded every time: batched when
-    // this process batches activity, else in the same transaction as the claim.
+    // The claim below lets each code in at most once, so its use is recorded without the
+    // once-a-minute check. The batch writer takes it when this process has one. Otherwise it
+    // goes into the claim's transaction.
     activity = await useWrites(context, account, match.deviceId, ip, protocol, 'password+code', true);
     if (!context.activity) {
       onClaim.push(...activity);

@@ -34,7 +34,7 @@ const SCHEMA = [
   'CREATE INDEX IF NOT EXISTS twostep_audit_account ON twostep_audit (account, at)',
 ];
 
-/** The statements of the login path, prepared once per connection. */
+/** Prepares the statements of the login path, once per connection. */
 function prepareStatements(db: Database.Database) {
   return {
     getValue: db.prepare<[string], { value: string }>(`SELECT value FROM ${TABLE} WHERE key = ?`),
@@ -116,7 +116,7 @@ interface Connection {
   readonly transactions: ReturnType<typeof prepareTransactions>;
 }
 
-/** Runs a batch of writes on the connection; the caller holds the transaction. `now` is keyv's clock, for value expiry. */
+/** Runs a batch of writes inside the caller's transaction. `now` is keyv's clock, used for value expiry. */
 function applyWrites(statements: Statements, writes: readonly StoreWrite[], now: number): void {
   for (const write of writes) {
     switch (write.type) {
@@ -185,14 +185,14 @@ class SqliteKeyvAdapter extends EventEmitter implements KeyvStoreAdapter {
 
 /**
  * The embedded store: keyv over one SQLite file, through better-sqlite3. Values go through keyv
- * in the table layout of @keyv/sqlite; the step claims, counters and compare-and-swap updates
- * use SQL on the same file (`INSERT … ON CONFLICT … RETURNING`, IMMEDIATE transactions), which
- * SQLite serialises across processes.
+ * in the table layout of @keyv/sqlite. The step claims, counters and compare-and-swap updates
+ * use SQL on the same file (`INSERT … ON CONFLICT … RETURNING`, IMMEDIATE transactions), and
+ * SQLite serialises them across processes.
  *
- * Queries run synchronously: a login makes several small store calls, and each trip through a
- * thread pool would wait for a turn of an event loop that is busy with TLS handshakes. A query
- * here takes microseconds; the price is that a writer blocked by another process's long
- * transaction holds up its own process for up to BUSY_TIMEOUT_MS.
+ * Queries run synchronously, because each trip through a thread pool would wait for a turn of
+ * an event loop that is busy with TLS handshakes. A query here takes microseconds. The price:
+ * a writer blocked by another process's long transaction stalls its own process for up to
+ * BUSY_TIMEOUT_MS.
  */
 export class SqliteStore implements Store {
   readonly kind = 'sqlite' as const;

@@ -48,7 +48,7 @@ export interface SecondFactorAttempt {
   readonly count: boolean;
   /** The time step the code matched, to claim; absent when the code matched no device. */
   readonly claim?: { readonly key: string; readonly step: number };
-  /** Writes applied only when the claim wins (the login grant, last use, audit, counter reset). */
+  /** Writes applied only when the claim wins, such as the login grant and the counter reset. */
   readonly onClaim: readonly StoreWrite[];
 }
 
@@ -116,9 +116,10 @@ export interface Store {
 
   /**
    * Counts a second-factor attempt and, if it is allowed, claims the matched step and applies
-   * the success writes. Counting and claiming are one atomic step, so of many parallel
-   * attempts at most `limit` are allowed and exactly one claim of a step wins. SQLite runs it
-   * all in one transaction; Redis counts and claims in one script, then applies the writes.
+   * the success writes. Counting and claiming are one atomic step, so exactly one claim of a
+   * step wins and at most `limit` attempts that claim nothing are allowed. A winning claim is
+   * not counted. SQLite runs it all in one transaction. Redis counts and claims in one script,
+   * then applies the writes.
    */
   attemptSecondFactor(attempt: SecondFactorAttempt): Promise<SecondFactorAttemptResult>;
   /** Returns matching audit events, newest first. */
