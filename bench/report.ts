@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
-import type { BenchReport, StoreRun } from './run';
+import type { BenchReport, SmtpComparison, StoreRun } from './run';
 import type { LoadResult } from './load';
 
 export interface MachineDescription {
@@ -44,12 +44,16 @@ function smtpTable(run: StoreRun): string[] {
     ['password+code', run.smtp.passwordAndCode],
     ['grant', run.smtp.grant],
   ] as const;
+  const cpu = (result: SmtpComparison) =>
+    result.cpuMsPerLogin
+      ? `${ms(result.cpuMsPerLogin.baseline)} / ${ms(result.cpuMsPerLogin.twostep)} | ${result.cpuMsPerLogin.twostep > 0 ? `${(result.cpuMsPerLogin.baseline / result.cpuMsPerLogin.twostep).toFixed(2)}×` : '–'}`
+      : '– | –';
   return [
-    '| login | flat_file logins/s | twostep logins/s | ratio | twostep p50 / p99 |',
-    '| --- | ---: | ---: | ---: | ---: |',
+    '| login | flat_file logins/s | twostep logins/s | ratio | twostep p50 / p99 | Haraka CPU per login, flat_file / twostep | CPU ratio |',
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: |',
     ...rows.map(
       ([label, result]) =>
-        `| ${label} | ${rate(result.baseline)}${failures(result.baseline)} | ${rate(result.twostep)}${failures(result.twostep)} | ${result.ratio.toFixed(2)}× | ${ms(result.twostep.p50Ms)} / ${ms(result.twostep.p99Ms)} |`,
+        `| ${label} | ${rate(result.baseline)}${failures(result.baseline)} | ${rate(result.twostep)}${failures(result.twostep)} | ${result.ratio.toFixed(2)}× | ${ms(result.twostep.p50Ms)} / ${ms(result.twostep.p99Ms)} | ${cpu(result)} |`,
     ),
   ];
 }
@@ -111,6 +115,11 @@ export function writeReadme(path: string, report: BenchReport): void {
     '  `{PLAIN}`, so the first factor costs the same). Every login is a new connection with EHLO,',
     '  STARTTLS (a full TLS handshake), EHLO, AUTH PLAIN and QUIT, from one client process with',
     `  ${options.smtpConcurrency} logins in flight. The flat_file side always sends the bare password.`,
+    `  Each kind has ${options.logins} timed logins per side. Beside logins per second, the table gives the CPU time`,
+    '  each Haraka process used per timed login (from /proc). The CPU ratio is flat_file\'s CPU time per',
+    '  login divided by twostep\'s: the share of flat_file\'s login rate that TwoStep reaches on a server',
+    '  whose cores are busy with logins only. It varies less from run to run than logins per second,',
+    '  which also move with the share of the cores that the client and the other processes take.',
     `  Before the timed rounds of app-password and password+code logins, each side gets ${options.warmupLogins} untimed`,
     '  logins of the same kind from other accounts. Both processes are then past their start-up',
     '  (JIT compilation, first reads), and the timed rounds alternate between the two sides.',

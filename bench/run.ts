@@ -17,7 +17,7 @@ import { mergeLoads, runLoad, type LoadResult, type MeasuredLoad } from './load'
 import { profilePasswordAndCode, type ProfileResult } from './profile';
 import { describeMachine, writeReadme, type MachineDescription } from './report';
 import { seedAccounts, writeFlatFileConfig, type BenchAccount } from './seed';
-import { prepareFlatFileHaraka, prepareTwoStepHaraka, processTreeRss, startHaraka, startService, type Started } from './servers';
+import { prepareFlatFileHaraka, prepareTwoStepHaraka, processTreeCpuMs, processTreeRss, startHaraka, startService, type Started } from './servers';
 import { smtpAuthPlain } from './smtp-client';
 
 export interface BenchOptions {
@@ -50,10 +50,10 @@ export interface BenchOptions {
 
 export const DEFAULT_OPTIONS: BenchOptions = {
   accounts: 100_000,
-  smallAccounts: 3_000,
+  smallAccounts: 4_000,
   appAccounts: 500,
   grantAccounts: 50,
-  logins: 600,
+  logins: 1_500,
   warmupLogins: 100,
   requests: 4_000,
   codeRequests: 600,
@@ -70,6 +70,17 @@ export interface SmtpComparison {
   readonly twostep: LoadResult;
   /** twostep logins per second divided by the baseline's. */
   readonly ratio: number;
+  /**
+   * CPU time each Haraka used per timed login, in milliseconds, from /proc (undefined elsewhere).
+   * It varies less than logins per second, which also move with the client's share of the cores.
+   */
+  readonly cpuMsPerLogin?: { readonly baseline: number; readonly twostep: number };
+}
+
+/** A running Haraka the benchmark logs in to. */
+interface SmtpServer {
+  readonly port: number;
+  readonly pid: number;
 }
 
 export interface NginxResults {
@@ -103,7 +114,7 @@ export interface BenchReport {
 }
 
 const SMTP_ACCEPTED = 235;
-const SMTP_ROUND = 50;
+const SMTP_ROUND = 100;
 
 /** Hands out consecutive seeded accounts, so every password+code login uses an account whose code was never used. */
 class AccountPool {
@@ -136,9 +147,18 @@ async function expectAccepted(reply: Promise<number>): Promise<boolean> {
   return true;
 }
 
+/** Runs one timed round against `server` and adds the CPU time the server spent to `cpu`. */
+async function measuredRound(server: SmtpServer, cpu: { ms?: number }, run: () => Promise<MeasuredLoad>): Promise<MeasuredLoad> {
+  const before = processTreeCpuMs(server.pid);
+  const load = await run();
+  const after = processTreeCpuMs(server.pid);
+  cpu.ms = before === undefined || after === undefined || cpu.ms === undefined ? undefined : cpu.ms + after - before;
+  return load;
+}
+
 async function compareSmtp(
-  oursPort: number,
-  baselinePort: number,
+  ours: SmtpServer,
+  baselineServer: SmtpServer,
   options: BenchOptions,
   accounts: readonly BenchAccount[],
   secretOf: (entry: BenchAccount) => Promise<string>,
@@ -147,20 +167,28 @@ async function compareSmtp(
   // Alternate short rounds of each side, so a change in the machine's other load hits both alike.
   const baselineRounds: MeasuredLoad[] = [];
   const twostepRounds: MeasuredLoad[] = [];
+  const baselineCpu: { ms?: number } = { ms: 0 };
+  const twostepCpu: { ms?: number } = { ms: 0 };
   for (let first = 0; first < options.logins; first += SMTP_ROUND) {
     const count = Math.min(SMTP_ROUND, options.logins - first);
     baselineRounds.push(
-      await runLoad(count, options.smtpConcurrency, (index) => expectAccepted(smtpAuthPlain(baselinePort, pick(index).account, pick(index).password)), first),
+      await measuredRound(baselineServer, baselineCpu, () =>
+        runLoad(count, options.smtpConcurrency, (index) => expectAccepted(smtpAuthPlain(baselineServer.port, pick(index).account, pick(index).password)), first),
+      ),
     );
     // A mail client sends a stored string: the code is typed or computed before the round, not timed.
     const secrets = await Promise.all(Array.from({ length: count }, (_, offset) => secretOf(pick(first + offset))));
     twostepRounds.push(
-      await runLoad(count, options.smtpConcurrency, (index) => expectAccepted(smtpAuthPlain(oursPort, pick(index).account, secrets[index - first])), first),
+      await measuredRound(ours, twostepCpu, () =>
+        runLoad(count, options.smtpConcurrency, (index) => expectAccepted(smtpAuthPlain(ours.port, pick(index).account, secrets[index - first])), first),
+      ),
     );
   }
   const baseline = mergeLoads(baselineRounds);
   const twostep = mergeLoads(twostepRounds);
-  return { baseline, twostep, ratio: twostep.perSecond / baseline.perSecond };
+  const cpuMsPerLogin =
+    baselineCpu.ms === undefined || twostepCpu.ms === undefined ? undefined : { baseline: baselineCpu.ms / options.logins, twostep: twostepCpu.ms / options.logins };
+  return { baseline, twostep, ratio: twostep.perSecond / baseline.perSecond, ...(cpuMsPerLogin ? { cpuMsPerLogin } : {}) };
 }
 
 /**
@@ -168,34 +196,34 @@ async function compareSmtp(
  * hundred logins through unoptimised code, and the timed rounds should measure servers that
  * have been running, as a mail server has.
  */
-async function warmUp(oursPort: number, baselinePort: number, options: BenchOptions, accounts: readonly BenchAccount[], secretOf: (entry: BenchAccount) => Promise<string>): Promise<void> {
+async function warmUp(ours: SmtpServer, baseline: SmtpServer, options: BenchOptions, accounts: readonly BenchAccount[], secretOf: (entry: BenchAccount) => Promise<string>): Promise<void> {
   const secrets = await Promise.all(accounts.map(secretOf));
-  await runLoad(accounts.length, options.smtpConcurrency, (index) => expectAccepted(smtpAuthPlain(baselinePort, accounts[index].account, accounts[index].password)));
-  await runLoad(accounts.length, options.smtpConcurrency, (index) => expectAccepted(smtpAuthPlain(oursPort, accounts[index].account, secrets[index])));
+  await runLoad(accounts.length, options.smtpConcurrency, (index) => expectAccepted(smtpAuthPlain(baseline.port, accounts[index].account, accounts[index].password)));
+  await runLoad(accounts.length, options.smtpConcurrency, (index) => expectAccepted(smtpAuthPlain(ours.port, accounts[index].account, secrets[index])));
 }
 
-async function runSmtp(oursPort: number, baselinePort: number, options: BenchOptions, pool: AccountPool, appAccounts: readonly BenchAccount[]): Promise<StoreRun['smtp']> {
+async function runSmtp(ours: SmtpServer, baseline: SmtpServer, options: BenchOptions, pool: AccountPool, appAccounts: readonly BenchAccount[]): Promise<StoreRun['smtp']> {
   // Warm-up accounts are not reused: the timed app-password logins stay first uses, and every
   // timed code login uses an account whose code was never used.
-  await warmUp(oursPort, baselinePort, options, pool.take(options.warmupLogins, 'SMTP app-password warm-up'), async (entry) => entry.appPassword);
-  const appPassword = await compareSmtp(oursPort, baselinePort, options, appAccounts, async (entry) => entry.appPassword);
+  await warmUp(ours, baseline, options, pool.take(options.warmupLogins, 'SMTP app-password warm-up'), async (entry) => entry.appPassword);
+  const appPassword = await compareSmtp(ours, baseline, options, appAccounts, async (entry) => entry.appPassword);
 
   // One fresh account per login: a code's time step can be claimed once per device.
-  await warmUp(oursPort, baselinePort, options, pool.take(options.warmupLogins, 'SMTP password+code warm-up'), currentCredential);
+  await warmUp(ours, baseline, options, pool.take(options.warmupLogins, 'SMTP password+code warm-up'), currentCredential);
   const codeAccounts = pool.take(options.logins, 'SMTP password+code');
-  const passwordAndCode = await compareSmtp(oursPort, baselinePort, options, codeAccounts, currentCredential);
+  const passwordAndCode = await compareSmtp(ours, baseline, options, codeAccounts, currentCredential);
 
   const grantAccounts = pool.take(options.grantAccounts, 'SMTP grants');
   const credentials = new Map<string, string>();
   for (const entry of grantAccounts) {
     const credential = await currentCredential(entry);
-    const code = await smtpAuthPlain(oursPort, entry.account, credential);
+    const code = await smtpAuthPlain(ours.port, entry.account, credential);
     if (code !== SMTP_ACCEPTED) {
       throw new Error(`SMTP grant set-up login for ${entry.account} failed: SMTP reply ${code}, expected ${SMTP_ACCEPTED}`);
     }
     credentials.set(entry.account, credential);
   }
-  const grant = await compareSmtp(oursPort, baselinePort, options, grantAccounts, async (entry) => credentials.get(entry.account)!);
+  const grant = await compareSmtp(ours, baseline, options, grantAccounts, async (entry) => credentials.get(entry.account)!);
   return { appPassword, passwordAndCode, grant };
 }
 
@@ -268,7 +296,7 @@ async function runStore(name: string, store: 'sqlite' | 'redis', accountCount: n
     log(`${name}: SMTP logins`);
     // App passwords are not used up, so both front doors share one set of accounts.
     const appAccounts = pool.take(options.appAccounts, 'app passwords');
-    const smtp = await runSmtp(oursPort, baselinePort, options, pool, appAccounts);
+    const smtp = await runSmtp({ port: oursPort, pid: ours.pid }, { port: baselinePort, pid: baseline.pid }, options, pool, appAccounts);
     log(`${name}: /auth/nginx decisions`);
     const nginx = await runNginx(httpPort, await loadAuthKey(installation), options, pool, appAccounts);
     const rss = {

@@ -111,8 +111,8 @@ export async function startService(configDir: string, port: number, env: NodeJS.
   };
 }
 
-/** Returns the resident memory of a process and all its descendants (Haraka may fork a worker), in bytes. */
-export function processTreeRss(rootPid: number): number {
+/** Returns a process and all its descendants (Haraka may fork a worker). */
+function processTree(rootPid: number): Set<number> {
   const parents = new Map<number, number>();
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) {
@@ -137,8 +137,13 @@ export function processTreeRss(rootPid: number): number {
       }
     }
   }
+  return tree;
+}
+
+/** Returns the resident memory of a process and all its descendants, in bytes. */
+export function processTreeRss(rootPid: number): number {
   let total = 0;
-  for (const pid of tree) {
+  for (const pid of processTree(rootPid)) {
     try {
       const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
       total += match ? Number(match[1]) * 1024 : 0;
@@ -147,4 +152,26 @@ export function processTreeRss(rootPid: number): number {
     }
   }
   return total;
+}
+
+/** Linux reports CPU time in /proc in ticks of 1/100 s (USER_HZ) on every architecture Node runs on. */
+const MS_PER_TICK = 10;
+
+/**
+ * Returns the CPU time (user and system) a process and its descendants have used so far, in
+ * milliseconds, or undefined where /proc does not have it.
+ */
+export function processTreeCpuMs(rootPid: number): number | undefined {
+  let total = 0;
+  try {
+    for (const pid of processTree(rootPid)) {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      // Fields 14 and 15 of /proc/PID/stat (utime, stime), counted from the state field as 0.
+      total += (Number(fields[11]) + Number(fields[12])) * MS_PER_TICK;
+    }
+  } catch {
+    return undefined;
+  }
+  return Number.isFinite(total) ? total : undefined;
 }

@@ -259,13 +259,16 @@ export class RedisStore implements Store {
   }
 
   async readMany<T>(valueKeys: readonly string[], counterKeys: readonly string[]): Promise<{ values: (T | undefined)[]; counters: number[] }> {
+    if (valueKeys.length === 0 && counterKeys.length === 0) {
+      return { values: [], counters: [] };
+    }
     return this.call('read', async (client) => {
-      // Sent together, so node-redis pipelines them: one round trip.
-      const [raws, counts] = await Promise.all([
-        valueKeys.length > 0 ? client.mGet(valueKeys.map((key) => this.valueKey(key))) : Promise.resolve([]),
-        counterKeys.length > 0 ? client.mGet(counterKeys.map((key) => this.counterKey(key))) : Promise.resolve([]),
-      ]);
-      return { values: raws.map((raw) => decodeEnvelope<T>(raw)), counters: counts.map((count) => (count === null ? 0 : Number(count))) };
+      // Values and counters are plain strings, so one MGET reads them all in one command.
+      const raws = await client.mGet([...valueKeys.map((key) => this.valueKey(key)), ...counterKeys.map((key) => this.counterKey(key))]);
+      return {
+        values: raws.slice(0, valueKeys.length).map((raw) => decodeEnvelope<T>(raw)),
+        counters: raws.slice(valueKeys.length).map((count) => (count === null ? 0 : Number(count))),
+      };
     });
   }
 

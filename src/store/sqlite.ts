@@ -26,8 +26,10 @@ type Row = Record<string, unknown>;
 const SCHEMA = [
   // The table and columns of @keyv/sqlite, so files written by earlier versions open unchanged.
   `CREATE TABLE IF NOT EXISTS ${TABLE} (key VARCHAR(255) PRIMARY KEY, value TEXT)`,
-  'CREATE TABLE IF NOT EXISTS twostep_steps (key TEXT PRIMARY KEY, step INTEGER NOT NULL)',
-  'CREATE TABLE IF NOT EXISTS twostep_counters (key TEXT PRIMARY KEY, count INTEGER NOT NULL, expires INTEGER)',
+  // WITHOUT ROWID keeps each row in the key's b-tree, so a claim or a count writes one page, not
+  // a table page and an index page. Files made before keep their tables; the SQL is the same.
+  'CREATE TABLE IF NOT EXISTS twostep_steps (key TEXT PRIMARY KEY, step INTEGER NOT NULL) WITHOUT ROWID',
+  'CREATE TABLE IF NOT EXISTS twostep_counters (key TEXT PRIMARY KEY, count INTEGER NOT NULL, expires INTEGER) WITHOUT ROWID',
   `CREATE TABLE IF NOT EXISTS twostep_audit (
      id INTEGER PRIMARY KEY AUTOINCREMENT, at INTEGER NOT NULL, actor TEXT NOT NULL, action TEXT NOT NULL,
      account TEXT, ip TEXT, protocol TEXT, detail TEXT)`,
@@ -39,6 +41,12 @@ function prepareStatements(db: Database.Database) {
   return {
     getValue: db.prepare<[string], { value: string }>(`SELECT value FROM ${TABLE} WHERE key = ?`),
     getValues: db.prepare<[string], { key: string; value: string }>(`SELECT key, value FROM ${TABLE} WHERE key IN (SELECT value FROM json_each(?))`),
+    // One statement reads one snapshot: no BEGIN and COMMIT around the values and the counters.
+    getValuesAndCounters: db.prepare<[string, string], { kind: 0 | 1; key: string; value: string | null; count: number | null; expires: number | null }>(
+      `SELECT 0 AS kind, key, value, NULL AS count, NULL AS expires FROM ${TABLE} WHERE key IN (SELECT value FROM json_each(?))
+       UNION ALL
+       SELECT 1, key, NULL, count, expires FROM twostep_counters WHERE key IN (SELECT value FROM json_each(?))`,
+    ),
     setValue: db.prepare(`INSERT INTO ${TABLE} (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value`),
     deleteValue: db.prepare(`DELETE FROM ${TABLE} WHERE key = ?`),
     claimStep: db.prepare(
@@ -66,21 +74,6 @@ type Statements = ReturnType<typeof prepareStatements>;
  */
 function prepareTransactions(db: Database.Database, statements: Statements) {
   return {
-    /** Reads values (keyv row keys) and counters as one snapshot. `wallClock` is keyv's clock for value expiry. */
-    readMany: db.transaction((rowKeys: readonly string[], counterKeys: readonly string[], now: number, wallClock: number) => {
-      const rows = rowKeys.length > 0 ? statements.getValues.all(JSON.stringify(rowKeys)) : [];
-      const byKey = new Map(rows.map((row) => [row.key, row.value]));
-      const values = rowKeys.map((rowKey) => {
-        const raw = byKey.get(rowKey);
-        if (raw === undefined) {
-          return undefined;
-        }
-        const envelope = JSON.parse(raw) as Envelope<unknown>;
-        return typeof envelope.expires === 'number' && wallClock > envelope.expires ? undefined : envelope.value;
-      });
-      const counters = counterKeys.map((key) => counterValue(statements, key, now));
-      return { values, counters };
-    }),
     writeMany: db.transaction((writes: readonly StoreWrite[], wallClock: number) => applyWrites(statements, writes, wallClock)),
     // IMMEDIATE takes the write lock first: the count read here is the one written.
     attemptSecondFactor: db.transaction((attempt: SecondFactorAttempt, now: number, wallClock: number): SecondFactorAttemptResult => {
@@ -108,6 +101,33 @@ function prepareTransactions(db: Database.Database, statements: Statements) {
 function counterValue(statements: Statements, key: string, now: number): number {
   const row = statements.readCounter.get(key);
   return row === undefined || (typeof row.expires === 'number' && row.expires <= now) ? 0 : Number(row.count);
+}
+
+/**
+ * Reads values (keyv row keys) and counters as one snapshot, with one statement. `now` is the
+ * counters' clock; `wallClock` is keyv's clock for value expiry.
+ */
+function readValuesAndCounters(statements: Statements, rowKeys: readonly string[], counterKeys: readonly string[], now: number, wallClock: number) {
+  const values = new Map<string, string>();
+  const counters = new Map<string, number>();
+  for (const row of statements.getValuesAndCounters.all(JSON.stringify(rowKeys), JSON.stringify(counterKeys))) {
+    if (row.kind === 0) {
+      values.set(row.key, row.value!);
+    } else if (!(typeof row.expires === 'number' && row.expires <= now)) {
+      counters.set(row.key, Number(row.count));
+    }
+  }
+  return {
+    values: rowKeys.map((rowKey) => {
+      const raw = values.get(rowKey);
+      if (raw === undefined) {
+        return undefined;
+      }
+      const envelope = JSON.parse(raw) as Envelope<unknown>;
+      return typeof envelope.expires === 'number' && wallClock > envelope.expires ? undefined : envelope.value;
+    }),
+    counters: counterKeys.map((key) => counters.get(key) ?? 0),
+  };
 }
 
 interface Connection {
@@ -287,7 +307,7 @@ export class SqliteStore implements Store {
   async readMany<T>(valueKeys: readonly string[], counterKeys: readonly string[]): Promise<{ values: (T | undefined)[]; counters: number[] }> {
     const rowKeys = valueKeys.map((key) => `${NAMESPACE}:${key}`);
     // Values expire by keyv's clock, as keyv.get would judge them.
-    const read = this.run('read', ({ transactions }) => transactions.readMany(rowKeys, counterKeys, this.now(), Date.now()));
+    const read = this.run('read', ({ statements }) => readValuesAndCounters(statements, rowKeys, counterKeys, this.now(), Date.now()));
     return { values: read.values as (T | undefined)[], counters: read.counters };
   }
 

@@ -46,6 +46,10 @@ describe('benchmark at tiny size', function () {
         assert.equal(comparison.baseline.failures, 0, `${run.name} ${scenario} flat_file: ${comparison.baseline.firstFailure}`);
         assert.equal(comparison.twostep.failures, 0, `${run.name} ${scenario} twostep: ${comparison.twostep.firstFailure}`);
         assert.ok(comparison.ratio > 0);
+        // Linux has /proc, so the CPU time of both Harakas is recorded (a few ticks at this size).
+        assert.ok(comparison.cpuMsPerLogin, `${run.name} ${scenario}: no CPU time`);
+        assert.ok(Number.isFinite(comparison.cpuMsPerLogin.baseline) && comparison.cpuMsPerLogin.baseline >= 0);
+        assert.ok(Number.isFinite(comparison.cpuMsPerLogin.twostep) && comparison.cpuMsPerLogin.twostep >= 0);
       }
     }
   });

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { SqliteStore } from '../../src/store/sqlite';
 import { defineStoreContract } from './contract';
 import { MAX_AUDIT_EVENTS_PER_ACCOUNT, type AuditEvent } from '../../src/store/types';
@@ -94,5 +95,60 @@ describe('SQLite audit log limits', () => {
       await store.close();
       rmSync(folder, { recursive: true, force: true });
     }
+  });
+});
+
+describe('SQLite file layout', () => {
+  let folder: string;
+
+  beforeEach(() => {
+    folder = mkdtempSync(join(tmpdir(), 'twostep-sqlite-layout-'));
+  });
+
+  afterEach(() => {
+    rmSync(folder, { recursive: true, force: true });
+  });
+
+  function tableSql(path: string): Record<string, string> {
+    const db = new Database(path, { readonly: true });
+    try {
+      const rows = db.prepare<[], { name: string; sql: string }>("SELECT name, sql FROM sqlite_master WHERE type = 'table'").all();
+      return Object.fromEntries(rows.map((row) => [row.name, row.sql]));
+    } finally {
+      db.close();
+    }
+  }
+
+  it('makes the claim and counter tables without rowid', async () => {
+    const path = join(folder, 'store.sqlite');
+    const store = new SqliteStore(path);
+    await store.claimStep('device', 1);
+    await store.close();
+    const tables = tableSql(path);
+    assert.match(tables.twostep_steps, /WITHOUT ROWID$/);
+    assert.match(tables.twostep_counters, /WITHOUT ROWID$/);
+  });
+
+  it('works on a file whose tables have rowids', async () => {
+    const path = join(folder, 'store.sqlite');
+    // The layout that files made by earlier versions have.
+    const earlier = new Database(path);
+    earlier.exec('CREATE TABLE twostep_steps (key TEXT PRIMARY KEY, step INTEGER NOT NULL)');
+    earlier.exec('CREATE TABLE twostep_counters (key TEXT PRIMARY KEY, count INTEGER NOT NULL, expires INTEGER)');
+    earlier.exec("INSERT INTO twostep_steps VALUES ('device', 7)");
+    earlier.close();
+
+    const store = new SqliteStore(path);
+    try {
+      assert.equal(await store.claimStep('device', 7), false, 'the claim made before still counts');
+      assert.equal(await store.claimStep('device', 8), true);
+      await store.increment('fails', 60_000);
+      await store.increment('fails', 60_000);
+      await store.set('state', { devices: 1 });
+      assert.deepEqual(await store.readMany(['state', 'absent'], ['fails', 'other']), { values: [{ devices: 1 }, undefined], counters: [2, 0] });
+    } finally {
+      await store.close();
+    }
+    assert.doesNotMatch(tableSql(path).twostep_steps, /WITHOUT ROWID/);
   });
 });
