@@ -54,7 +54,7 @@ export const DEFAULT_OPTIONS: BenchOptions = {
   appAccounts: 500,
   grantAccounts: 50,
   logins: 1_500,
-  warmupLogins: 100,
+  warmupLogins: 300,
   requests: 4_000,
   codeRequests: 600,
   smtpConcurrency: 8,

@@ -154,7 +154,7 @@ export function processTreeRss(rootPid: number): number {
   return total;
 }
 
-/** Linux reports CPU time in /proc in ticks of 1/100 s (USER_HZ) on every architecture Node runs on. */
+/** Linux reports CPU time in /proc in ticks of USER_HZ, which is 100 per second on x86 and Arm. */
 const MS_PER_TICK = 10;
 
 /**

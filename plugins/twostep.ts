@@ -48,7 +48,7 @@ type PasswordCallback = (valid: boolean, reply?: { code: number; message: string
 
 const AUTH_METHODS = ['PLAIN', 'LOGIN'];
 
-/** The fields that have a value. */
+/** Copies the fields that have a value. */
 function definedFields(fields: LogFields): Record<string, string | number | boolean> {
   const defined: Record<string, string | number | boolean> = {};
   for (const key in fields) {
@@ -63,7 +63,7 @@ function definedFields(fields: LogFields): Record<string, string | number | bool
 /**
  * Hands the fields to Haraka's logger as an object. Haraka formats them (key=value, or merged
  * into the record with its JSON log format) only when the line passes its log level, so a
- * server that logs at NOTICE or WARN spends nothing on the INFO line of each login.
+ * server that logs at NOTICE or WARN does not format the INFO line of each login.
  */
 function harakaLogger(plugin: HarakaPlugin): Logger {
   return {

@@ -27,7 +27,7 @@ const SCHEMA = [
   // The table and columns of @keyv/sqlite, so files written by earlier versions open unchanged.
   `CREATE TABLE IF NOT EXISTS ${TABLE} (key VARCHAR(255) PRIMARY KEY, value TEXT)`,
   // WITHOUT ROWID keeps each row in the key's b-tree, so a claim or a count writes one page, not
-  // a table page and an index page. Files made before keep their tables; the SQL is the same.
+  // a table page and an index page. Files made before keep their tables, and the SQL is the same.
   'CREATE TABLE IF NOT EXISTS twostep_steps (key TEXT PRIMARY KEY, step INTEGER NOT NULL) WITHOUT ROWID',
   'CREATE TABLE IF NOT EXISTS twostep_counters (key TEXT PRIMARY KEY, count INTEGER NOT NULL, expires INTEGER) WITHOUT ROWID',
   `CREATE TABLE IF NOT EXISTS twostep_audit (
@@ -41,7 +41,7 @@ function prepareStatements(db: Database.Database) {
   return {
     getValue: db.prepare<[string], { value: string }>(`SELECT value FROM ${TABLE} WHERE key = ?`),
     getValues: db.prepare<[string], { key: string; value: string }>(`SELECT key, value FROM ${TABLE} WHERE key IN (SELECT value FROM json_each(?))`),
-    // One statement reads one snapshot: no BEGIN and COMMIT around the values and the counters.
+    // One statement reads one snapshot, so the values and counters need no BEGIN and COMMIT around them.
     getValuesAndCounters: db.prepare<[string, string], { kind: 0 | 1; key: string; value: string | null; count: number | null; expires: number | null }>(
       `SELECT 0 AS kind, key, value, NULL AS count, NULL AS expires FROM ${TABLE} WHERE key IN (SELECT value FROM json_each(?))
        UNION ALL
