@@ -25,6 +25,11 @@ export class Output {
     this.stdout.write(value);
   }
 
+  /** Whether stdout is a terminal rather than a pipe or a file. */
+  get isTerminal(): boolean {
+    return (this.stdout as NodeJS.WriteStream).isTTY === true;
+  }
+
   /** Prints raw text that is not part of the JSON document (only in text mode), such as a QR code. */
   text(value: string): void {
     if (!this.json) {

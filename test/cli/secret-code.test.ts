@@ -60,6 +60,8 @@ describe('cli: secret and code', function () {
     const secret = parseOtpauthUri(uri).secret;
     assert.match(result.stdout, new RegExp(`Secret key:  ${secret.replace(/(.{4})(?=.)/g, '$1 ')}\\n`));
     assert.match(result.stdout, /[▀▄█]/, 'QR code drawn with block characters');
+    // stdout is a pipe here, as when the output goes to a file or a mail, so it has no colour codes.
+    assert.ok(!result.stdout.includes('\u001b['), 'ANSI escape sequences in piped output');
     const status = await cli.json<StatusJson>(['status', account]);
     assert.deepEqual(status.devices.map((device) => device.name), ['Phone'], 'old device replaced');
   });

@@ -55,7 +55,9 @@ export function register(program: Command, helpers: CliHelpers): void {
       session.output.result({ account, otpauthUri: result.otpauthUri, secretKey: result.secretKey }, () => []);
       return;
     }
-    const qr = await QRCode.toString(result.otpauthUri, { type: 'terminal', small: true });
+    // A terminal gets colour codes that draw dark modules on a light square whatever its theme. A
+    // pipe or file gets plain block characters, which read right on a light background.
+    const qr = await QRCode.toString(result.otpauthUri, session.output.isTerminal ? { type: 'terminal', small: true } : { type: 'utf8' });
     session.output.result(result, () => [
       `New secret key for ${account} on device "${result.device.name}"; any other device of the account was removed.`,
       'Scan the QR code with the authenticator app, or type the key. This is the only time it is shown.',
