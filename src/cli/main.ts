@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// The `twostep` admin command; see docs/readme-cli.md for the command reference.
+// The `twostep` admin command; the README's "Admin CLI" section is the command reference.
 import { runCli } from './program';
 
 /**
