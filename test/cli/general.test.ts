@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import { mkdirSync, writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { assertFailure, CliHome } from './cli-runner';
+import { promisify } from 'node:util';
+import { assertFailure, CliHome, CLI_PATH } from './cli-runner';
 
 /** Every leaf command, to check that each has --help and accepts --json. */
 const LEAF_COMMANDS = [
@@ -40,6 +42,12 @@ describe('cli: general behaviour', function () {
 
   afterEach(() => {
     cli.remove();
+  });
+
+  it('runs as an executable file', async () => {
+    // npx and a global install run the file itself through its #! line, not `node FILE`.
+    const { stdout } = await promisify(execFile)(CLI_PATH, ['--help'], { env: { ...process.env, TWOSTEP_HOME: cli.home } });
+    assert.match(stdout, /Usage: twostep/);
   });
 
   it('lists every command group in --help', async () => {
