@@ -30,9 +30,9 @@ interface HarakaPlugin {
   blankout_password: boolean;
   inherits(name: string): void;
   config: { get(name: string, options: object, callback?: () => void): unknown };
-  loginfo(message: string, fields?: Record<string, string | number | boolean>): void;
-  logwarn(message: string, fields?: Record<string, string | number | boolean>): void;
-  logerror(message: string, fields?: Record<string, string | number | boolean>): void;
+  loginfo(message: string, fields?: Record<string, string | number | boolean>, connection?: HarakaConnection): void;
+  logwarn(message: string, fields?: Record<string, string | number | boolean>, connection?: HarakaConnection): void;
+  logerror(message: string, fields?: Record<string, string | number | boolean>, connection?: HarakaConnection): void;
   twostep_ini?: IniConfig;
   twostep_options?: TwoStepOptions;
   twostep_installation?: Promise<Installation>;
@@ -48,13 +48,16 @@ type PasswordCallback = (valid: boolean, reply?: { code: number; message: string
 
 const AUTH_METHODS = ['PLAIN', 'LOGIN'];
 
-/** Copies the fields that have a value. */
+/**
+ * Copies the fields that have a value. Haraka's logger reads an object with its own `name` or
+ * `uuid` as the origin of the line, so those two keys get a `field_` prefix.
+ */
 function definedFields(fields: LogFields): Record<string, string | number | boolean> {
   const defined: Record<string, string | number | boolean> = {};
   for (const key in fields) {
     const value = fields[key];
     if (value !== undefined) {
-      defined[key] = value;
+      defined[key === 'name' || key === 'uuid' ? `field_${key}` : key] = value;
     }
   }
   return defined;
@@ -65,11 +68,11 @@ function definedFields(fields: LogFields): Record<string, string | number | bool
  * into the record with its JSON log format) only when the line passes its log level, so a
  * server that logs at NOTICE or WARN does not format the INFO line of each login.
  */
-function harakaLogger(plugin: HarakaPlugin): Logger {
+function harakaLogger(plugin: HarakaPlugin, connection?: HarakaConnection): Logger {
   return {
-    info: (fields, message) => plugin.loginfo(message, definedFields(fields)),
-    warn: (fields, message) => plugin.logwarn(message, definedFields(fields)),
-    error: (fields, message) => plugin.logerror(message, definedFields(fields)),
+    info: (fields, message) => plugin.loginfo(message, definedFields(fields), connection),
+    warn: (fields, message) => plugin.logwarn(message, definedFields(fields), connection),
+    error: (fields, message) => plugin.logerror(message, definedFields(fields), connection),
   };
 }
 
@@ -174,7 +177,8 @@ function delay(milliseconds: number): Promise<void> {
 
 async function decide(plugin: HarakaPlugin, connection: HarakaConnection, user: string, secret: string): Promise<LoginDecision> {
   const opened = await installation(plugin);
-  const context = { ...opened.context, options: plugin.twostep_options ?? opened.options };
+  // The connection's logger puts Haraka's connection id on each line of this login.
+  const context = { ...opened.context, options: plugin.twostep_options ?? opened.options, logger: harakaLogger(plugin, connection) };
   return decideLogin(context, { account: user, secret, protocol: 'smtp', ip: connection.remote.ip });
 }
 

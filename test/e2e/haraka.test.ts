@@ -158,8 +158,8 @@ describe('Haraka with the twostep plugin', function () {
   it('keeps passwords out of the INFO log', () => {
     const output = haraka.output();
     assert.match(output, /\[INFO\]/, 'Haraka logs at INFO in this test');
-    // The plugin hands its fields to Haraka, which formats them as key=value.
-    assert.match(output, /\[twostep\] login accepted event=login account=\S+@\S+ protocol=smtp ip=127\.0\.0\.\d+ result=accepted method=password\+code/);
+    // The plugin hands its fields to Haraka, which formats them as key=value after the connection id.
+    assert.match(output, /\[INFO\] \[[0-9A-Fa-f-]{8,}(\.\d+)?\] \[twostep\] login accepted event=login account=\S+@\S+ protocol=smtp ip=127\.0\.0\.\d+ result=accepted method=password\+code/);
     assert.ok(!output.includes(PASSWORD), 'the password appears in Haraka output');
     const encoded = Buffer.from(PASSWORD).toString('base64').slice(0, 16);
     assert.ok(!output.includes(encoded), 'the base64 password appears in Haraka output');

@@ -1,0 +1,37 @@
+import assert from 'node:assert/strict';
+import * as twostepPlugin from '../../plugins/twostep';
+
+type LogCall = readonly unknown[];
+
+/** Builds the parts of a Haraka plugin object that register() uses, recording each log call in `calls`. */
+function fakePlugin(calls: LogCall[]) {
+  return {
+    name: 'twostep',
+    base: {},
+    blankout_password: false,
+    inherits() {},
+    config: { get: () => ({}) },
+    loginfo: (...args: unknown[]) => calls.push(['info', ...args]),
+    logwarn: (...args: unknown[]) => calls.push(['warn', ...args]),
+    logerror: (...args: unknown[]) => calls.push(['error', ...args]),
+  } as unknown as ThisParameterType<typeof twostepPlugin.register> & { twostep_logger: { info: (fields: object, message: string) => void } };
+}
+
+describe('Haraka plugin log fields', () => {
+  it('passes fields to Haraka unformatted', () => {
+    const calls: LogCall[] = [];
+    const plugin = fakePlugin(calls);
+    twostepPlugin.register.call(plugin);
+    plugin.twostep_logger.info({ event: 'login', account: 'alice@example.org', delay_ms: 0, skipped: undefined }, 'login accepted');
+    assert.deepEqual(calls, [['info', 'login accepted', { event: 'login', account: 'alice@example.org', delay_ms: 0 }, undefined]]);
+  });
+
+  it('renames name and uuid fields', () => {
+    // Haraka's logger would read these two keys as the origin of the line.
+    const calls: LogCall[] = [];
+    const plugin = fakePlugin(calls);
+    twostepPlugin.register.call(plugin);
+    plugin.twostep_logger.info({ name: 'Phone', uuid: 'abc' }, 'device added');
+    assert.deepEqual(calls, [['info', 'device added', { field_name: 'Phone', field_uuid: 'abc' }, undefined]]);
+  });
+});
