@@ -80,7 +80,14 @@ export function randomString(alphabet: string, length: number): string {
   return result;
 }
 
-/** Returns a short random id for records (devices, app passwords). Not a secret. */
+const ID_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
+const ID_LENGTH = 12;
+
+/**
+ * Returns a short random id for records (devices, app passwords): 12 letters and digits, about
+ * 71 bits. Not a secret. Ids are typed as CLI arguments, where one starting with `-`, as a
+ * base64url id could, would be read as an option.
+ */
 export function randomId(): string {
-  return randomBytes(9).toString('base64url');
+  return randomString(ID_ALPHABET, ID_LENGTH);
 }

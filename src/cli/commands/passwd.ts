@@ -10,7 +10,7 @@ import { parseChoice } from '../parse';
 import { promptHidden, readStdinLine, stdinIsTerminal } from '../prompt';
 
 const SCHEMES: readonly PasswordScheme[] = ['BLF-CRYPT', 'ARGON2ID', 'SHA512-CRYPT'];
-/** bcrypt uses only the first 72 bytes of a password, and bcryptjs 3 ignores the rest silently. */
+/** bcrypt uses only the first 72 bytes of a password and ignores the rest silently. */
 const BCRYPT_MAX_BYTES = 72;
 /** The maximum verification code length (8 digits) must still fit behind the password in one login secret. */
 const MAX_PASSWORD_LENGTH = MAX_SECRET_LENGTH - 8;
