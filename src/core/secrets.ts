@@ -85,8 +85,8 @@ const ID_LENGTH = 12;
 
 /**
  * Returns a short random id for records (devices, app passwords): 12 letters and digits, about
- * 71 bits. Not a secret. Ids are typed as CLI arguments, where one starting with `-`, as a
- * base64url id could, would be read as an option.
+ * 71 bits. Not a secret. Ids are typed as CLI arguments, so none may start with `-`, which the
+ * CLI would read as an option.
  */
 export function randomId(): string {
   return randomString(ID_ALPHABET, ID_LENGTH);
