@@ -41,7 +41,14 @@ export type RejectReason =
 
 /** The outcome of one protocol login. `reason` is for logs only: every rejection gets the same reply. */
 export type LoginDecision =
-  | { readonly outcome: 'accepted'; readonly account: string; readonly method: LoginMethod; readonly password?: string }
+  | {
+      readonly outcome: 'accepted';
+      readonly account: string;
+      readonly method: LoginMethod;
+      readonly password?: string;
+      /** The name of the app password used, for the log line. */
+      readonly appPasswordName?: string;
+    }
   | { readonly outcome: 'rejected'; readonly reason: RejectReason; readonly delayMs: number; readonly account?: string }
   | { readonly outcome: 'temporary-failure'; readonly reason: string };
 
@@ -70,7 +77,7 @@ export async function decideLogin(context: TwoStepContext, request: LoginRequest
 function logDecision(context: TwoStepContext, request: LoginRequest, decision: LoginDecision): void {
   const fields = { event: 'login', account: accountForLog(String(request.account)), protocol: request.protocol, ip: request.ip };
   if (decision.outcome === 'accepted') {
-    context.logger.info({ ...fields, result: 'accepted', method: decision.method }, 'login accepted');
+    context.logger.info({ ...fields, result: 'accepted', method: decision.method, app_password: decision.appPasswordName }, 'login accepted');
   } else if (decision.outcome === 'rejected') {
     context.logger.warn({ ...fields, result: 'rejected', reason: decision.reason, delay_ms: decision.delayMs }, 'login rejected');
   }
@@ -139,7 +146,7 @@ async function tryAppPassword(
     return { outcome: 'rejected', reason: 'app-password-scope', delayMs: 0, account: record.account };
   }
   await recordActivity(context, await useWrites(context, record.account, match.id, ip, protocol, 'app-password'));
-  return { outcome: 'accepted', account: record.account, method: 'app-password' };
+  return { outcome: 'accepted', account: record.account, method: 'app-password', appPasswordName: match.name };
 }
 
 /** Checks the first factor with the configured timeout; a fault or timeout throws ERR_BACKEND_UNAVAILABLE. */

@@ -281,6 +281,16 @@ describe('decideLogin', () => {
       assertRejected(await decide(created.appPassword), 'app-password-expired');
     });
 
+    it('names the app password in the log', async () => {
+      const created = await createAppPassword(installation.context, CLI, ALICE, 'Thunderbird', ['smtp']);
+      const logged: LogFields[] = [];
+      const logger: Logger = { info: (fields) => logged.push(fields), warn() {}, error() {} };
+      await decideLogin({ ...installation.context, logger }, request(created.appPassword));
+      assert.equal(logged.length, 1);
+      assert.equal(logged[0].method, 'app-password');
+      assert.equal(logged[0].app_password, 'Thunderbird');
+    });
+
     it('records last use', async () => {
       const created = await createAppPassword(installation.context, CLI, ALICE, 'Laptop', ['smtp']);
       await decide(created.appPassword, { ip: '192.0.2.7' });
