@@ -14,9 +14,6 @@ import type { StoreWrite } from '../store/types';
 
 /** Maximum length of a secret from a client; a longer one is rejected before any check. */
 export const MAX_SECRET_LENGTH = 1024;
-/** How long a parallel login with the same password+code waits for the winner's grant. */
-const GRANT_WAIT_MS = 2000;
-const GRANT_POLL_MS = 50;
 
 export interface LoginRequest {
   readonly account: string;
@@ -245,10 +242,12 @@ async function decideSecondFactor(
   const counted = !preloaded.repeated;
   const onClaim: StoreWrite[] = [];
   let activity: StoreWrite[] = [];
+  let grantsOn = false;
   if (match) {
     const grant = grantWrite(context, key, account, match.deviceId);
     if (grant) {
       onClaim.push(grant);
+      grantsOn = true;
     }
     if (failedCodes > 0 || counted) {
       onClaim.push({ type: 'reset-counter', key: keys.secondFactorFailures(account) });
@@ -267,7 +266,16 @@ async function decideSecondFactor(
     count: counted,
     claim: match ? { key: match.claimKey, step: match.timeStep } : undefined,
     onClaim,
+    // When a client opens several connections at once with a new password+code, one claims the
+    // step and the others find its grant here instead of counting as failed codes.
+    grantKey: grantsOn ? key : undefined,
   });
+  if (attempt.granted) {
+    if (await useGrant(context, key, record)) {
+      return { outcome: 'accepted', account, method: 'grant', password: parts.password };
+    }
+    return reject(context, 'second-factor', 'replay', account, ip, secret, protocol);
+  }
   if (!attempt.allowed) {
     return reject(context, 'second-factor', 'locked', account, ip, secret, protocol, attempt.attempts);
   }
@@ -275,11 +283,8 @@ async function decideSecondFactor(
     return reject(context, 'second-factor', 'wrong-code', account, ip, secret, protocol, attempt.attempts);
   }
   if (!attempt.claimed) {
-    // Another connection with the same credential may have won the claim a moment ago.
-    if (await waitForGrant(context, key, record)) {
-      await releaseAttempt(context, account, attempt.attempts);
-      return { outcome: 'accepted', account, method: 'grant', password: parts.password };
-    }
+    // The store writes the grant in the same transaction or script as the claim. With grants on,
+    // a parallel login with this credential would have got `granted`, so this is a replay.
     return reject(context, 'second-factor', 'replay', account, ip, secret, protocol, attempt.attempts);
   }
   context.activity?.add(activity);
@@ -304,24 +309,6 @@ async function matchDevice(context: TwoStepContext, record: AccountRecord, code:
     }
   }
   return undefined;
-}
-
-/** Clears the attempt reserved by a login that then got in through the winner's grant. */
-async function releaseAttempt(context: TwoStepContext, account: string, attempts: number | undefined): Promise<void> {
-  if (attempts !== undefined) {
-    await context.store.resetCounter(keys.secondFactorFailures(account));
-  }
-}
-
-async function waitForGrant(context: TwoStepContext, key: string, record: AccountRecord): Promise<boolean> {
-  const deadline = Date.now() + GRANT_WAIT_MS;
-  while (Date.now() < deadline) {
-    if (await useGrant(context, key, record)) {
-      return true;
-    }
-    await new Promise((resolve) => setTimeout(resolve, GRANT_POLL_MS));
-  }
-  return false;
 }
 
 /** All devices of an account must share one code length for the split; the first device sets it. */

@@ -42,9 +42,14 @@ return count`;
 /**
  * One second-factor attempt against the failed-code counter KEYS[1]: with ARGV[1] = 1 the
  * attempt counts, and it is allowed while the count including it stays within ARGV[2]. An
- * allowed attempt with a step ARGV[3] claims it like CLAIM_STEP under KEYS[2]. A counted
- * attempt that did not claim raises the counter; a claim leaves it to the success writes.
- * Returns {count including this attempt or -1, allowed 0/1, claimed 0/1}.
+ * allowed attempt with a step ARGV[3] claims it like CLAIM_STEP under KEYS[2]. A winning claim
+ * applies ARGV[5] writes in the same script, so no parallel login reads the claim without the
+ * grant. Each write takes keys from KEYS[4] on and arguments from ARGV[6] on:
+ * `set` (1 key; value, PX or ''), `del` (1 key) or `audit` (1 or 2 streams; event, MAXLEN of
+ * each stream, number of streams). When the claim is not won, ARGV[4] = 1 and the credential's
+ * grant KEYS[3] exists, nothing is counted. A counted attempt that did not claim raises the
+ * counter; a claim leaves it to the success writes.
+ * Returns {count including this attempt or -1, allowed 0/1, claimed 0/1, granted 0/1}.
  */
 const ATTEMPT_SECOND_FACTOR = `
 local current = tonumber(redis.call('GET', KEYS[1]) or '0')
@@ -59,8 +64,37 @@ if allowed and ARGV[3] ~= '' then
     claimed = 1
   end
 end
+if claimed == 1 then
+  local k = 4
+  local a = 6
+  for _ = 1, tonumber(ARGV[5]) do
+    local op = ARGV[a]
+    if op == 'set' then
+      if ARGV[a + 2] == '' then
+        redis.call('SET', KEYS[k], ARGV[a + 1])
+      else
+        redis.call('SET', KEYS[k], ARGV[a + 1], 'PX', ARGV[a + 2])
+      end
+      k = k + 1
+      a = a + 3
+    elseif op == 'del' then
+      redis.call('DEL', KEYS[k])
+      k = k + 1
+      a = a + 1
+    else
+      local streams = tonumber(ARGV[a + 4])
+      redis.call('XADD', KEYS[k], 'MAXLEN', ARGV[a + 2], '*', 'e', ARGV[a + 1])
+      if streams == 2 then redis.call('XADD', KEYS[k + 1], 'MAXLEN', ARGV[a + 3], '*', 'e', ARGV[a + 1]) end
+      k = k + streams
+      a = a + 5
+    end
+  end
+end
+if claimed == 0 and ARGV[3] ~= '' and ARGV[4] == '1' and redis.call('EXISTS', KEYS[3]) == 1 then
+  return {-1, 1, 0, 1}
+end
 if ARGV[1] == '1' and claimed == 0 then redis.call('INCR', KEYS[1]) end
-return {count, allowed and 1 or 0, claimed}`;
+return {count, allowed and 1 or 0, claimed, 0}`;
 
 /** Appends an event to the shared audit stream and, for an account event, to that account's stream. */
 const APPEND_AUDIT = `
@@ -388,16 +422,48 @@ export class RedisStore implements Store {
     if (attempt.claim && !Number.isSafeInteger(attempt.claim.step)) {
       throw new TwoStepError('ERR_INVALID_INPUT', `invalid time step ${attempt.claim.step}: expected an integer`);
     }
-    const keys = attempt.claim ? [this.counterKey(attempt.counterKey), this.stepKey(attempt.claim.key)] : [this.counterKey(attempt.counterKey)];
-    const args = [attempt.count ? '1' : '0', String(attempt.limit), attempt.claim ? String(attempt.claim.step) : ''];
+    const counterKey = this.counterKey(attempt.counterKey);
+    // Unused key slots repeat the counter key, so every script call names real keys.
+    const keys = [counterKey, attempt.claim ? this.stepKey(attempt.claim.key) : counterKey, attempt.grantKey !== undefined ? this.valueKey(attempt.grantKey) : counterKey];
+    const args = [attempt.count ? '1' : '0', String(attempt.limit), attempt.claim ? String(attempt.claim.step) : '', attempt.grantKey !== undefined ? '1' : '0'];
+    const writes = this.scriptWrites(attempt.claim ? attempt.onClaim : []);
+    keys.push(...writes.keys);
+    args.push(String(writes.count), ...writes.args);
     const reply = (await this.call('claim', (client) => scripts.attemptSecondFactor.run(client, keys, args))) as number[];
-    const [count, allowed, claimed] = reply.map(Number);
-    if (claimed === 1) {
-      // The claim is the security of the login and is already atomic; the writes follow it.
-      await this.writeMany(attempt.onClaim);
+    const [count, allowed, claimed, granted] = reply.map(Number);
+    if (granted === 1) {
+      return { allowed: true, claimed: false, granted: true };
     }
     const result = { allowed: allowed === 1, claimed: claimed === 1 };
     return count >= 0 ? { ...result, attempts: count } : result;
+  }
+
+  /** Encodes writes for ATTEMPT_SECOND_FACTOR, which applies them with a winning claim. */
+  private scriptWrites(writes: readonly StoreWrite[]): { count: number; keys: string[]; args: string[] } {
+    const keys: string[] = [];
+    const args: string[] = [];
+    for (const write of writes) {
+      switch (write.type) {
+        case 'set': {
+          // keyv's envelope under keyv's key, as writeMany writes it.
+          const envelope: Envelope<unknown> = write.ttlMs === undefined ? { value: write.value } : { value: write.value, expires: Date.now() + write.ttlMs };
+          keys.push(this.valueKey(write.key));
+          args.push('set', JSON.stringify(envelope), write.ttlMs === undefined ? '' : String(write.ttlMs));
+          break;
+        }
+        case 'reset-counter':
+          keys.push(this.counterKey(write.key));
+          args.push('del');
+          break;
+        case 'audit': {
+          const streams = this.auditKeys(write.event);
+          keys.push(...streams);
+          args.push('audit', ...this.auditArguments(write.event), String(streams.length));
+          break;
+        }
+      }
+    }
+    return { count: writes.length, keys, args };
   }
 
   /** Reads a stream newest first in batches, keeping events that pass the filters, until `limit` are found. */

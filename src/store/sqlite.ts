@@ -87,6 +87,9 @@ function prepareTransactions(db: Database.Database, statements: Statements) {
           applyWrites(statements, attempt.onClaim, wallClock);
         }
       }
+      if (!claimed && attempt.claim && attempt.grantKey !== undefined && hasLiveValue(statements, `${NAMESPACE}:${attempt.grantKey}`, wallClock)) {
+        return { allowed: true, claimed: false, granted: true };
+      }
       // A winning claim resets the count in its writes, so the count is written only when
       // the attempt did not get in: raising it first would write the row twice for nothing.
       if (attempt.count && !claimed) {
@@ -95,6 +98,16 @@ function prepareTransactions(db: Database.Database, statements: Statements) {
       return attempts === undefined ? { allowed, claimed } : { allowed, attempts, claimed };
     }).immediate,
   };
+}
+
+/** Returns whether a value row exists and has not expired by keyv's clock. */
+function hasLiveValue(statements: Statements, rowKey: string, wallClock: number): boolean {
+  const raw = statements.getValue.get(rowKey)?.value;
+  if (raw === undefined) {
+    return false;
+  }
+  const envelope = JSON.parse(raw) as Envelope<unknown>;
+  return !(typeof envelope.expires === 'number' && wallClock > envelope.expires);
 }
 
 /** Returns a counter's count, 0 when absent or past its window. */

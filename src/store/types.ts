@@ -50,6 +50,12 @@ export interface SecondFactorAttempt {
   readonly claim?: { readonly key: string; readonly step: number };
   /** Writes applied only when the claim wins, such as the login grant and the counter reset. */
   readonly onClaim: readonly StoreWrite[];
+  /**
+   * The value key of the login grant for this exact credential. When the claim is not won and
+   * this grant exists, a parallel login with the same credential won it: the attempt is not
+   * counted and the result has `granted`.
+   */
+  readonly grantKey?: string;
 }
 
 export interface SecondFactorAttemptResult {
@@ -59,6 +65,8 @@ export interface SecondFactorAttemptResult {
   readonly attempts?: number;
   /** True when this attempt claimed the step (and its writes were applied). */
   readonly claimed: boolean;
+  /** True when the claim was not won but the grant under `grantKey` exists; nothing was counted. */
+  readonly granted?: boolean;
 }
 
 /**
@@ -118,8 +126,8 @@ export interface Store {
    * Counts a second-factor attempt and, if it is allowed, claims the matched step and applies
    * the success writes. Counting and claiming are one atomic step, so exactly one claim of a
    * step wins and at most `limit` attempts that claim nothing are allowed. A winning claim is
-   * not counted. SQLite runs it all in one transaction. Redis counts and claims in one script,
-   * then applies the writes.
+   * not counted, and neither is a lost claim whose credential already has its grant. SQLite runs
+   * it all in one transaction and Redis in one script, so no reader sees a claim without its writes.
    */
   attemptSecondFactor(attempt: SecondFactorAttempt): Promise<SecondFactorAttemptResult>;
   /** Returns matching audit events, newest first. */

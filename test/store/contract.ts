@@ -284,6 +284,40 @@ export function defineStoreContract(subject: ContractSubject): void {
       assert.equal((await store.listAudit({})).length, 1);
     });
 
+    it('lost claim with its grant is not counted', async () => {
+      const attempt = {
+        counterKey: 'fails',
+        limit: 2,
+        count: true,
+        claim: { key: 'device', step: 9 },
+        onClaim: [{ type: 'set', key: 'grant:same', value: 'g', ttlMs: 60_000 }] as StoreWrite[],
+        grantKey: 'grant:same',
+      };
+      assert.deepEqual(await store.attemptSecondFactor(attempt), { allowed: true, attempts: 1, claimed: true });
+      for (let i = 0; i < 4; i++) {
+        assert.deepEqual(await store.attemptSecondFactor(attempt), { allowed: true, claimed: false, granted: true });
+      }
+      assert.equal(await store.readCounter('fails'), 0);
+      // Another credential has no grant: its lost claim counts as a replay.
+      assert.deepEqual(await store.attemptSecondFactor({ ...attempt, grantKey: 'grant:other' }), { allowed: true, attempts: 1, claimed: false });
+      assert.equal(await store.readCounter('fails'), 1);
+    });
+
+    it('parallel burst of one credential', async () => {
+      const attempt = {
+        counterKey: 'fails',
+        limit: 2,
+        count: true,
+        claim: { key: 'device', step: 11 },
+        onClaim: [{ type: 'set', key: 'grant:burst', value: 'g', ttlMs: 60_000 }] as StoreWrite[],
+        grantKey: 'grant:burst',
+      };
+      const results = await Promise.all(Array.from({ length: 12 }, () => store.attemptSecondFactor(attempt)));
+      assert.equal(results.filter((result) => result.claimed).length, 1);
+      assert.equal(results.filter((result) => result.granted).length, 11);
+      assert.equal(await store.readCounter('fails'), 0);
+    });
+
     it('parallel wrong codes stop at limit', async () => {
       const results = await Promise.all(Array.from({ length: 25 }, () => store.attemptSecondFactor({ counterKey: 'fails', limit: 5, count: true, onClaim: [] })));
       assert.equal(results.filter((result) => result.allowed).length, 5);

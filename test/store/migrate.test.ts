@@ -67,7 +67,7 @@ describeWithPrograms('migrateStore', [REDIS_SERVER], function () {
     // The same data folder gives the same encryption key file and passwd file.
     const copy = await openInstallation({ configDir: join(source.home, 'config'), store: target, now: source.clock.now, env: { TWOSTEP_DATA_DIR: source.dataDir } });
     const login = (secret: string) => decideLogin(copy.context, { account: ACCOUNT, secret, protocol: 'imap', ip: '127.0.0.2' });
-    assert.deepEqual(await login(appPassword), { outcome: 'accepted', account: ACCOUNT, method: 'app-password' });
+    assert.deepEqual(await login(appPassword), { outcome: 'accepted', account: ACCOUNT, method: 'app-password', appPasswordName: 'Mail app' });
     const replay = await login(`${PASSWORD}${RFC_CODES[37037036]}`);
     assert.equal(replay.outcome, 'rejected', 'the claimed step was copied');
     source.clock.advanceSeconds(30);

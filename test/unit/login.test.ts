@@ -180,6 +180,20 @@ describe('decideLogin', () => {
       assert.equal(decisions.filter((decision) => decision.outcome === 'accepted' && decision.method === 'password+code').length, 1);
     });
 
+    it('a burst of one credential past lock_after', async () => {
+      // A mail client that opens more connections at once than lock_after allows.
+      const context = { ...installation.context, options: { ...installation.context.options, lockAfter: 3 } };
+      const decisions = await Promise.all(Array.from({ length: 12 }, () => decideLogin(context, request(`${PASSWORD}081804`))));
+      for (const decision of decisions) {
+        assert.equal(decision.outcome, 'accepted', JSON.stringify(decision));
+      }
+      const status = await getAccountStatus(installation.context, ALICE);
+      assert.equal(status.locked, false);
+      assert.equal(status.secondFactorFailures, 0);
+      const events = await installation.context.store.listAudit({ account: ALICE });
+      assert.ok(!events.some((event) => event.action === 'second-factor-locked'), 'a lock was audited');
+    });
+
     it('locks the second factor after the limit of wrong codes', async () => {
       for (let i = 0; i < 10; i++) {
         assertRejected(await decide(`${PASSWORD}${String(100000 + i)}`, { ip: `127.0.0.${10 + i}` }), 'wrong-code');
