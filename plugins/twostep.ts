@@ -5,7 +5,7 @@ import { isAbsolute, join, resolve } from 'node:path';
 import type { Logger, LogFields } from '../src/core/context';
 import { decideLogin, type LoginDecision } from '../src/core/login';
 import { parseOptions, type IniConfig, type TwoStepOptions } from '../src/core/options';
-import { openInstallation, type Installation } from '../src/installation';
+import { openInstallation, settingsNeedingRestart, type Installation } from '../src/installation';
 import { SMTP_REJECT, SMTP_TEMPORARY } from '../src/adapters/replies';
 
 /** Haraka's OK return code (constants.ok): the hook handled the command. */
@@ -85,12 +85,26 @@ function loadIni(plugin: HarakaPlugin): void {
     try {
       loadIni(plugin);
       plugin.loginfo('twostep.ini changed: settings reloaded');
+      warnOfRestartSettings(plugin);
     } catch (error) {
       plugin.logerror(`twostep.ini changed but is invalid, keeping the previous settings: ${(error as Error).message}`);
     }
   }) as IniConfig;
   plugin.twostep_options = parseOptions(ini);
   plugin.twostep_ini = ini;
+}
+
+/** Logs the changed settings that the open installation read once and keeps until Haraka restarts. */
+function warnOfRestartSettings(plugin: HarakaPlugin): void {
+  const current = plugin.twostep_ini;
+  plugin.twostep_installation
+    ?.then((opened) => {
+      const changed = current ? settingsNeedingRestart(opened.ini, current) : [];
+      if (changed.length > 0) {
+        plugin.logwarn(`twostep.ini changed settings that take effect after a Haraka restart: ${changed.join(', ')}; the running workers keep their previous values`);
+      }
+    })
+    .catch(() => undefined);
 }
 
 /** Returns the instance's config folder: under HARAKA (set by `haraka -c DIR`), else under the working folder. */

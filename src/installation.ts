@@ -42,6 +42,30 @@ export function readIni(configDir: string, onChange?: () => void): IniConfig {
   return config.get('twostep.ini', { booleans: ['+audit.log_logins'] }, onChange) as IniConfig;
 }
 
+/** Settings that openInstallation reads once: a change takes effect when the process restarts. */
+const OPEN_TIME_SETTINGS: readonly (readonly [string, string])[] = [
+  ['main', 'data_dir'],
+  ['store', 'url'],
+  ['backend', 'type'],
+  ['backend', 'passwd_file'],
+  ['audit', 'batch_ms'],
+];
+
+/**
+ * Returns the settings that differ between two readings of twostep.ini but are read only when
+ * an installation opens (every `[notify]` key among them), as `[section] key`. A running
+ * process keeps their old values, so a reload logs these.
+ */
+export function settingsNeedingRestart(opened: IniConfig, current: IniConfig): string[] {
+  const text = (ini: IniConfig, section: string, key: string) => String(ini[section]?.[key] ?? '');
+  const settings = [...OPEN_TIME_SETTINGS];
+  const notifyKeys = new Set([...Object.keys(opened.notify ?? {}), ...Object.keys(current.notify ?? {})]);
+  for (const key of [...notifyKeys].sort()) {
+    settings.push(['notify', key]);
+  }
+  return settings.filter(([section, key]) => text(opened, section, key) !== text(current, section, key)).map(([section, key]) => `[${section}] ${key}`);
+}
+
 /** Returns the data folder: `[main] data_dir`, relative to the instance folder, or TWOSTEP_DATA_DIR. */
 export function resolveDataDir(configDir: string, ini: IniConfig, env: NodeJS.ProcessEnv = process.env): string {
   if (env.TWOSTEP_DATA_DIR) {

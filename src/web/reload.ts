@@ -1,6 +1,6 @@
 import type { Logger } from '../core/context';
 import { parseOptions } from '../core/options';
-import { readIni, type Installation } from '../installation';
+import { readIni, settingsNeedingRestart, type Installation } from '../installation';
 
 /**
  * Watches twostep.ini (through haraka-config, as the Haraka plugin does) and calls `apply`
@@ -15,6 +15,13 @@ export function watchOptions(installation: Installation, logger: Logger, apply: 
       const options = parseOptions(ini);
       apply({ ...installation, ini, options, context: { ...installation.context, options } });
       logger.info({ event: 'config-reload', config_dir: installation.configDir }, 'twostep.ini changed: settings reloaded');
+      const needRestart = settingsNeedingRestart(installation.ini, ini);
+      if (needRestart.length > 0) {
+        logger.warn(
+          { event: 'config-reload', config_dir: installation.configDir, settings: needRestart.join(', ') },
+          'twostep.ini changed settings that take effect after a restart: the running service keeps their previous values',
+        );
+      }
     } catch (error) {
       logger.error({ event: 'config-reload', config_dir: installation.configDir, cause: (error as Error).message }, 'twostep.ini changed but is invalid: keeping the previous settings');
     }

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { provisionSecretKey } from '../../src/core/accounts';
+import { generateCode } from '../../src/core/totp';
 import { smtpLogin, startHaraka, type RunningHaraka, type SmtpAuthResult } from '../helpers/haraka';
 import { RFC_KEY } from '../helpers/installation';
 
@@ -52,5 +53,20 @@ describe('Haraka config reload', function () {
     assert.equal(!result.ok && result.code, 535, 'a rejection, not a temporary failure');
     assert.ok(waitedMs < 45_000);
     assert.match(haraka.output(), /Reloaded file: .*twostep\.ini/);
+  });
+
+  it('warns that a new passwd_file needs a restart', async () => {
+    // The workers opened their installation at the first login above.
+    const iniPath = join(haraka.home, 'config', 'twostep.ini');
+    writeFileSync(iniPath, `${readFileSync(iniPath, 'utf8')}\n[backend]\npasswd_file = /var/lib/elsewhere/passwd\n`);
+    const warning = /take effect after a Haraka restart: \[backend\] passwd_file; the running workers keep their previous values/;
+    const started = Date.now();
+    while (!warning.test(haraka.output()) && Date.now() - started < 30_000) {
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    }
+    assert.match(haraka.output(), warning);
+    // The running workers still check passwords against the file they opened.
+    const code = await generateCode(RFC_KEY, Math.floor(Date.now() / 1000));
+    assert.deepEqual(await smtpLogin(haraka.port, ALICE, `${PASSWORD}${code}`), { ok: true });
   });
 });

@@ -90,3 +90,29 @@ describe('HTTP service config reload', function () {
     assert.equal(response.headers.get('auth-port'), '1143');
   });
 });
+
+describe('HTTP service restart settings', function () {
+  this.timeout(60_000);
+
+  it('warns that a new passwd_file needs a restart', async () => {
+    const home = mkdtempSync(join(tmpdir(), 'twostep-reload-'));
+    const lines: string[] = [];
+    const logger = pino({ level: 'warn' }, { write: (line: string) => lines.push(line) });
+    mkdirSync(join(home, 'config'));
+    writeFileSync(join(home, 'config', 'twostep.ini'), '[main]\ndata_dir = data\n[notify]\nenabled = false\n');
+    const service = await startHttpService({ configDir: join(home, 'config'), port: await freePort(), logger });
+    try {
+      writeFileSync(join(home, 'config', 'twostep.ini'), '[main]\ndata_dir = data\n[notify]\nenabled = false\n[backend]\npasswd_file = /var/lib/elsewhere/passwd\n');
+      const started = Date.now();
+      while (!lines.some((line) => line.includes('take effect after a restart')) && Date.now() - started < 30_000) {
+        await new Promise((resolve) => setTimeout(resolve, 500));
+      }
+      const warning = lines.map((line) => JSON.parse(line) as { msg: string; settings?: string }).find((entry) => entry.msg.includes('take effect after a restart'));
+      assert.ok(warning, `no restart warning in: ${lines.join('')}`);
+      assert.equal(warning.settings, '[backend] passwd_file');
+    } finally {
+      await service.close();
+      rmSync(home, { recursive: true, force: true });
+    }
+  });
+});

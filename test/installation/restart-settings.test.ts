@@ -1,0 +1,31 @@
+import assert from 'node:assert/strict';
+import { settingsNeedingRestart } from '../../src/installation';
+
+describe('settings needing a restart', () => {
+  const opened = {
+    main: { data_dir: 'twostep-data', issuer: 'Example' },
+    store: { url: '' },
+    backend: { passwd_file: 'passwd' },
+    policy: { global: 'optional' },
+    notify: { enabled: 'true', smtp_host: '127.0.0.1' },
+  };
+
+  it('none when only live settings change', () => {
+    assert.deepEqual(settingsNeedingRestart(opened, { ...opened, main: { ...opened.main, issuer: 'Other' }, policy: { global: 'mandatory' } }), []);
+  });
+
+  it('lists changed open-time settings', () => {
+    const current = {
+      ...opened,
+      backend: { passwd_file: '/etc/dovecot/users' },
+      store: { url: 'redis://127.0.0.1:6379' },
+      notify: { enabled: 'true', smtp_host: '127.0.0.1', smtp_port: '2525' },
+    };
+    assert.deepEqual(settingsNeedingRestart(opened, current), ['[store] url', '[backend] passwd_file', '[notify] smtp_port']);
+  });
+
+  it('a removed setting counts as changed', () => {
+    const { backend: _removed, ...withoutBackend } = opened;
+    assert.deepEqual(settingsNeedingRestart(opened, withoutBackend), ['[backend] passwd_file']);
+  });
+});
