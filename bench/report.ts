@@ -180,7 +180,7 @@ const ANALYSIS = [
   'or on another machine they differ from the ranges here.',
   '',
   'The SMTP target applies to logins per second (the ratio column), and the CPU ratio explains it.',
-  'The three runs had the machine to themselves. Single figures move by about five percent between',
+  'No other work ran during the three runs. Single figures move by about five percent between',
   'runs; the SMTP rounds alternate between the two Haraka instances to spread that noise over both',
   'sides. Both Harakas, the HTTP service, Redis and the load generator share the same 2 cores, so',
   'every figure is lower than it would be with a separate client machine. Each Haraka is one Node',
