@@ -113,10 +113,35 @@ function instanceConfigDir(): string {
   return join(isAbsolute(instance) ? instance : resolve(instance), 'config');
 }
 
+/** Maximum time a SIGTERM waits for login activity to be written before the process ends. */
+const SIGTERM_WRITE_MS = 2000;
+
+/**
+ * Writes waiting login activity when the process gets SIGTERM, then ends it with that signal.
+ * Haraka stops on SIGINT through process.exit(), where the installation writes it, but leaves
+ * SIGTERM (systemd's stop signal) to Node's default, which ends the process at once. When
+ * Haraka runs as PID 1 it handles SIGTERM itself, through process.exit(), so nothing is added.
+ */
+function writeActivityOnSigterm(opened: Installation): void {
+  if (!opened.context.activity || process.listenerCount('SIGTERM') > 0) {
+    return;
+  }
+  process.once('SIGTERM', () => {
+    // With the listener gone, the same signal ends the process as it would have before.
+    const end = () => process.kill(process.pid, 'SIGTERM');
+    const timer = setTimeout(end, SIGTERM_WRITE_MS);
+    void opened.context.activity!.flush().finally(() => {
+      clearTimeout(timer);
+      end();
+    });
+  });
+}
+
 /** Opens the store on first use in each worker process, so the master process never opens the SQLite file. */
 function installation(plugin: HarakaPlugin): Promise<Installation> {
   if (!plugin.twostep_installation) {
     const opening = openInstallation({ configDir: instanceConfigDir(), ini: plugin.twostep_ini, logger: plugin.twostep_logger, batchActivity: true });
+    opening.then(writeActivityOnSigterm, () => undefined);
     opening.catch((error: Error) => {
       plugin.logerror(`cannot open the TwoStep installation: ${error.message}`);
       // Try again on the next login, so a fault that is fixed later recovers without a restart.

@@ -46,8 +46,8 @@ async function main(): Promise<void> {
     }
     stopping = true;
     logger.info({ signal }, 'stopping the TwoStep stack');
-    // SIGINT is Haraka's own stop signal: it exits through process.exit(), so the twostep
-    // plugin writes its waiting login activity. SIGTERM would end it without that.
+    // SIGINT is Haraka's own stop signal: it exits through process.exit(), where the twostep
+    // plugin writes its waiting login activity.
     haraka.kill('SIGINT');
     const forceTimer = setTimeout(() => haraka.kill('SIGKILL'), 5000);
     forceTimer.unref();

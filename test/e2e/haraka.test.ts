@@ -214,4 +214,22 @@ describe('Haraka login activity', function () {
       [['127.0.0.21', 'smtp', 'app-password']],
     );
   });
+
+  it('is written on SIGTERM stop', async () => {
+    haraka = await startHaraka({ extraIni: '[audit]\nbatch_ms = 1000' });
+    const { context, passwdFile } = haraka.installation;
+    await passwdFile!.setPassword(ALICE, PASSWORD, 'PLAIN');
+    await provisionSecretKey(context, CLI, ALICE, RFC_KEY);
+    const created = await createAppPassword(context, CLI, ALICE, 'Mail app', ['smtp']);
+
+    assert.deepEqual(await smtpLogin(haraka.port, ALICE, created.appPassword, { localAddress: '127.0.0.22' }), { ok: true });
+    const lastUseKey = keys.lastUse(ALICE, created.record.id);
+    assert.equal(await context.store.get(lastUseKey), undefined, 'the batch is still waiting');
+
+    const exited = new Promise<NodeJS.Signals | null>((resolve) => haraka!.process.once('exit', (_code, signal) => resolve(signal)));
+    haraka.process.kill('SIGTERM');
+    assert.equal(await exited, 'SIGTERM', 'Haraka still ends by the signal');
+    const used = await context.store.get<{ ip: string; protocol: string }>(lastUseKey);
+    assert.deepEqual([used?.ip, used?.protocol], ['127.0.0.22', 'smtp']);
+  });
 });
