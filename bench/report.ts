@@ -201,7 +201,7 @@ const ANALYSIS = [
   '- **Not checkable here.** /auth/nginx p99 for app passwords and grants is 2.4 to 4.8 ms against',
   '  a 2 ms target. The trivial responder itself has a p99 of 3.4 to 4.2 ms. In one trial run with',
   '  the HTTP service and the load generator pinned to separate cores (taskset), its p99 was still',
-  '  4.3 ms, so this tail comes from the machine and Node rather than from TwoStep, and it hides',
+  '  4.3 ms. So this tail comes from the machine and Node rather than from TwoStep, and it hides',
   '  TwoStep\'s own. The p50 figures (0.4 to 0.8 ms) are the better guide.',
   '- **Where the time goes (password+code, the slowest path).** The profile table under each store',
   '  shows one read of the account, its policies, the login grant and two counters. Then come the',

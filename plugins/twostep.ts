@@ -50,7 +50,7 @@ const AUTH_METHODS = ['PLAIN', 'LOGIN'];
 
 /**
  * Copies the fields that have a value. Haraka's logger reads an object with its own `name` or
- * `uuid` as the origin of the line, so those two keys get a `field_` prefix.
+ * `uuid` as the origin or connection id of the line, so those two keys get a `field_` prefix.
  */
 function definedFields(fields: LogFields): Record<string, string | number | boolean> {
   const defined: Record<string, string | number | boolean> = {};

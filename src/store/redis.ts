@@ -44,11 +44,14 @@ return count`;
  * attempt counts, and it is allowed while the count including it stays within ARGV[2]. An
  * allowed attempt with a step ARGV[3] claims it like CLAIM_STEP under KEYS[2]. A winning claim
  * applies ARGV[5] writes in the same script, so no parallel login reads the claim without the
- * grant. Each write takes keys from KEYS[4] on and arguments from ARGV[6] on:
- * `set` (1 key; value, PX or ''), `del` (1 key) or `audit` (1 or 2 streams; event, MAXLEN of
- * each stream, number of streams). When the claim is not won, ARGV[4] = 1 and the credential's
- * grant KEYS[3] exists, nothing is counted. A counted attempt that did not claim raises the
- * counter; a claim leaves it to the success writes.
+ * grant. The writes take their keys from KEYS[4] on and their arguments from ARGV[6] on. Each
+ * write's arguments start with its name:
+ *   set    1 key      'set', value, PX in ms or ''
+ *   del    1 key      'del'
+ *   audit  1-2 keys   'audit', event, MAXLEN of the shared stream, MAXLEN of the account stream, number of keys
+ * When the claim is not won, ARGV[4] = 1 and the credential's grant KEYS[3] exists, nothing is
+ * counted. A counted attempt that did not claim raises the counter. A claim leaves the counter
+ * to the success writes.
  * Returns {count including this attempt or -1, allowed 0/1, claimed 0/1, granted 0/1}.
  */
 const ATTEMPT_SECOND_FACTOR = `
@@ -400,9 +403,7 @@ export class RedisStore implements Store {
       for (const write of writes) {
         switch (write.type) {
           case 'set': {
-            // keyv's envelope under keyv's key, so keyv reads the value back.
-            const envelope: Envelope<unknown> = write.ttlMs === undefined ? { value: write.value } : { value: write.value, expires: Date.now() + write.ttlMs };
-            transaction.set(this.valueKey(write.key), JSON.stringify(envelope), write.ttlMs === undefined ? undefined : { PX: write.ttlMs });
+            transaction.set(this.valueKey(write.key), envelopeText(write.value, write.ttlMs), write.ttlMs === undefined ? undefined : { PX: write.ttlMs });
             break;
           }
           case 'reset-counter':
@@ -445,10 +446,8 @@ export class RedisStore implements Store {
     for (const write of writes) {
       switch (write.type) {
         case 'set': {
-          // keyv's envelope under keyv's key, as writeMany writes it.
-          const envelope: Envelope<unknown> = write.ttlMs === undefined ? { value: write.value } : { value: write.value, expires: Date.now() + write.ttlMs };
           keys.push(this.valueKey(write.key));
-          args.push('set', JSON.stringify(envelope), write.ttlMs === undefined ? '' : String(write.ttlMs));
+          args.push('set', envelopeText(write.value, write.ttlMs), write.ttlMs === undefined ? '' : String(write.ttlMs));
           break;
         }
         case 'reset-counter':
@@ -590,6 +589,12 @@ export class RedisStore implements Store {
       this.client.destroy();
     }
   }
+}
+
+/** Serialises a value in keyv's envelope, so keyv reads back what the store wrote under keyv's key. */
+function envelopeText(value: unknown, ttlMs: number | undefined): string {
+  const envelope: Envelope<unknown> = ttlMs === undefined ? { value } : { value, expires: Date.now() + ttlMs };
+  return JSON.stringify(envelope);
 }
 
 function decodeEnvelope<T>(raw: string | null | undefined): T | undefined {

@@ -100,14 +100,18 @@ function prepareTransactions(db: Database.Database, statements: Statements) {
   };
 }
 
-/** Returns whether a value row exists and has not expired by keyv's clock. */
-function hasLiveValue(statements: Statements, rowKey: string, wallClock: number): boolean {
-  const raw = statements.getValue.get(rowKey)?.value;
+/** Returns the value in a stored keyv envelope, or undefined when there is none or it expired by keyv's rule. */
+function liveValue(raw: string | undefined, wallClock: number): unknown {
   if (raw === undefined) {
-    return false;
+    return undefined;
   }
   const envelope = JSON.parse(raw) as Envelope<unknown>;
-  return !(typeof envelope.expires === 'number' && wallClock > envelope.expires);
+  return typeof envelope.expires === 'number' && wallClock > envelope.expires ? undefined : envelope.value;
+}
+
+/** Returns whether a value row exists and has not expired by keyv's clock. */
+function hasLiveValue(statements: Statements, rowKey: string, wallClock: number): boolean {
+  return liveValue(statements.getValue.get(rowKey)?.value, wallClock) !== undefined;
 }
 
 /** Returns a counter's count, 0 when absent or past its window. */
@@ -131,14 +135,7 @@ function readValuesAndCounters(statements: Statements, rowKeys: readonly string[
     }
   }
   return {
-    values: rowKeys.map((rowKey) => {
-      const raw = values.get(rowKey);
-      if (raw === undefined) {
-        return undefined;
-      }
-      const envelope = JSON.parse(raw) as Envelope<unknown>;
-      return typeof envelope.expires === 'number' && wallClock > envelope.expires ? undefined : envelope.value;
-    }),
+    values: rowKeys.map((rowKey) => liveValue(values.get(rowKey), wallClock)),
     counters: counterKeys.map((key) => counters.get(key) ?? 0),
   };
 }

@@ -27,7 +27,7 @@ describe('Haraka plugin log fields', () => {
   });
 
   it('renames name and uuid fields', () => {
-    // Haraka's logger would read these two keys as the origin of the line.
+    // Haraka's logger would read these two keys as the origin or connection id of the line.
     const calls: LogCall[] = [];
     const plugin = fakePlugin(calls);
     twostepPlugin.register.call(plugin);
