@@ -23,8 +23,34 @@ const RFC_VECTORS: ReadonlyArray<[number, string]> = [
   [20000000000, '65353130'],
 ];
 
+// RFC 6238 Appendix B for SHA-256 and SHA-512, whose seeds are the same digits repeated to 32
+// and 64 bytes (base32 below), with 8-digit codes.
+const RFC_SHA256_KEY = 'GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQGEZA';
+const RFC_SHA512_KEY = 'GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQGEZDGNA';
+const RFC_LONG_VECTORS: ReadonlyArray<[number, string, string]> = [
+  [59, '46119246', '90693936'],
+  [1111111109, '68084774', '25091201'],
+  [1111111111, '67062674', '99943326'],
+  [1234567890, '91819424', '93441116'],
+  [2000000000, '90698825', '38618901'],
+  [20000000000, '77737706', '47863826'],
+];
+
 describe('totp', () => {
   describe('RFC 6238 vectors', () => {
+    for (const [seconds, sha256, sha512] of RFC_LONG_VECTORS) {
+      it(`SHA-256 and SHA-512 at t=${seconds}`, async () => {
+        assert.equal(await generateCode(RFC_SHA256_KEY, seconds, { algorithm: 'sha256', digits: 8, period: 30 }), sha256);
+        assert.equal(await generateCode(RFC_SHA512_KEY, seconds, { algorithm: 'sha512', digits: 8, period: 30 }), sha512);
+      });
+    }
+
+    it('checkCode SHA-512 one step back', async () => {
+      const settings = { algorithm: 'sha512', digits: 8, period: 30 } as const;
+      assert.deepEqual(await checkCode(RFC_SHA512_KEY, '25091201', 1111111109 + 30, settings, 1), { valid: true, timeStep: 37037036 });
+      assert.deepEqual(await checkCode(RFC_SHA512_KEY, '25091201', 1111111109 + 60, settings, 1), { valid: false });
+    });
+
     for (const [seconds, expected] of RFC_VECTORS) {
       it(`8 digits at t=${seconds}`, async () => {
         assert.equal(await generateCode(RFC_KEY, seconds, { ...DEFAULT_TOTP_SETTINGS, digits: 8 }), expected);
