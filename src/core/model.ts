@@ -94,5 +94,7 @@ export const keys = {
   passwordFailuresByAccountAndIp: (account: string, ip: string) => `password-failures:${account}:${ip}`,
   passwordFailuresByIp: (ip: string) => `password-failures-ip:${ip}`,
   repeatedFailure: (hash: string) => `repeated-failure:${hash}`,
+  /** A panel route's request count from one client address (@fastify/rate-limit). */
+  rateLimit: (route: string, address: string) => `rate-limit:${route}:${address}`,
   encryptionKeyId: 'settings:encryption-key-id',
 } as const;

@@ -10,8 +10,15 @@ const NAMESPACE = 'twostep';
 const TABLE = 'keyv';
 /** A writer waits this long for another process's transaction before it reports a fault. */
 const BUSY_TIMEOUT_MS = 5000;
+/** Maximum pause between two tries for a lock that another connection holds. */
+const MAX_BUSY_PAUSE_MS = 50;
 /** The audit log is trimmed to its limits once per this many appends in a process. */
 const AUDIT_PRUNE_EVERY = 500;
+/**
+ * Expired windowed counters (failures per address, panel rate limits) are deleted once per this
+ * many windowed increments in a process. Redis expires them itself.
+ */
+const COUNTER_PRUNE_EVERY = 1000;
 /** Rows per multi-row INSERT when importing; keeps each statement under SQLite's parameter limit. */
 const IMPORT_ROWS_PER_STATEMENT = 200;
 const AUDIT_COLUMNS = ['at', 'actor', 'action', 'account', 'ip', 'protocol', 'detail'] as const;
@@ -100,6 +107,11 @@ function prepareTransactions(db: Database.Database, statements: Statements) {
       return attempts === undefined ? { allowed, claimed } : { allowed, attempts, claimed };
     }).immediate,
   };
+}
+
+/** Returns whether an error is SQLite's "database is locked" (SQLITE_BUSY and its extended codes). */
+function isBusy(error: unknown): boolean {
+  return error instanceof Database.SqliteError && error.code.startsWith('SQLITE_BUSY');
 }
 
 /** Returns the value in a stored keyv envelope, or undefined when there is none or it expired by keyv's rule. */
@@ -222,17 +234,22 @@ class SqliteKeyvAdapter extends EventEmitter implements KeyvStoreAdapter {
  * SQLite serialises them across processes.
  *
  * Queries run synchronously, because each trip through a thread pool would wait for a turn of
- * an event loop that is busy with TLS handshakes. A query here takes microseconds. The price:
- * a writer blocked by another process's long transaction stalls its own process for up to
- * BUSY_TIMEOUT_MS.
+ * an event loop that is busy with TLS handshakes. A query here takes microseconds. A query that
+ * finds the file locked by another connection is tried again after timer pauses, so the event
+ * loop keeps serving other connections while it waits, for up to `busyTimeoutMs`.
  */
 export class SqliteStore implements Store {
   readonly kind = 'sqlite' as const;
   private readonly keyv: Keyv;
   private connection?: Connection;
   private auditAppends = 0;
+  private windowedIncrements = 0;
 
-  constructor(readonly path: string, private readonly now: () => number = Date.now) {
+  constructor(
+    readonly path: string,
+    private readonly now: () => number = Date.now,
+    private readonly busyTimeoutMs = BUSY_TIMEOUT_MS,
+  ) {
     this.keyv = new Keyv({
       store: new SqliteKeyvAdapter(() => this.connect()),
       namespace: NAMESPACE,
@@ -253,7 +270,9 @@ export class SqliteStore implements Store {
     if (this.path !== ':memory:') {
       mkdirSync(dirname(this.path), { recursive: true, mode: 0o700 });
     }
-    const db = new Database(this.path, { timeout: BUSY_TIMEOUT_MS });
+    // No waiting inside SQLite, whose busy handler sleeps on the event loop's thread: run() and
+    // keyvCall() pause on timers between tries instead.
+    const db = new Database(this.path, { timeout: 0 });
     try {
       db.pragma('journal_mode = WAL');
       // In WAL mode, NORMAL syncs at checkpoints instead of every commit: a crashed process loses
@@ -276,13 +295,53 @@ export class SqliteStore implements Store {
     }
   }
 
-  /** Runs `work` on the connection; any SQLite fault becomes ERR_STORE_UNAVAILABLE and the connection is reopened next time. */
-  private run<T>(operation: string, work: (connection: Connection) => T): T {
+  /**
+   * Runs `work` on the connection, at once: a caller in a process 'exit' handler still gets it
+   * done. A locked file is tried again (see `retryAfter`); any other SQLite fault becomes
+   * ERR_STORE_UNAVAILABLE and the connection is reopened next time.
+   */
+  private run<T>(operation: string, work: (connection: Connection) => T, isCallerError?: (error: unknown) => boolean): Promise<T> {
     try {
-      return work(this.connect());
+      return Promise.resolve(work(this.connect()));
     } catch (error) {
-      this.drop();
-      throw storeUnavailable(operation, error);
+      return this.retryAfter(error, operation, async () => work(this.connect()), isCallerError);
+    }
+  }
+
+  private async keyvCall<T>(operation: string, call: () => Promise<T>): Promise<T> {
+    try {
+      return await call();
+    } catch (error) {
+      return this.retryAfter(error, operation, call);
+    }
+  }
+
+  /**
+   * Handles a failed try. After SQLITE_BUSY it tries `attempt` again, pausing 1, 2, 4 … up to
+   * 50 ms in between, for up to `busyTimeoutMs`. A busy statement or transaction changed
+   * nothing, because SQLite reports it before the first write and rolls the transaction back.
+   * Errors that `isCallerError` accepts pass through unchanged.
+   */
+  private async retryAfter<T>(failure: unknown, operation: string, attempt: () => Promise<T>, isCallerError?: (error: unknown) => boolean): Promise<T> {
+    const deadline = Date.now() + this.busyTimeoutMs;
+    let error = failure;
+    for (let pauseMs = 1; ; pauseMs = Math.min(pauseMs * 2, MAX_BUSY_PAUSE_MS)) {
+      if (isCallerError?.(error)) {
+        throw error;
+      }
+      if (!isBusy(error)) {
+        this.drop();
+        throw storeUnavailable(operation, error);
+      }
+      if (Date.now() + pauseMs > deadline) {
+        throw storeUnavailable(operation, error);
+      }
+      await new Promise((resolvePause) => setTimeout(resolvePause, pauseMs));
+      try {
+        return await attempt();
+      } catch (next) {
+        error = next;
+      }
     }
   }
 
@@ -293,15 +352,6 @@ export class SqliteStore implements Store {
       connection?.db.close();
     } catch {
       // Already unusable.
-    }
-  }
-
-  private async keyvCall<T>(operation: string, call: () => Promise<T>): Promise<T> {
-    try {
-      return await call();
-    } catch (error) {
-      this.drop();
-      throw storeUnavailable(operation, error);
     }
   }
 
@@ -319,7 +369,7 @@ export class SqliteStore implements Store {
   async readMany<T>(valueKeys: readonly string[], counterKeys: readonly string[]): Promise<{ values: (T | undefined)[]; counters: number[] }> {
     const rowKeys = valueKeys.map((key) => `${NAMESPACE}:${key}`);
     // Values expire by keyv's clock, as keyv.get would judge them.
-    const read = this.run('read', ({ statements }) => readValuesAndCounters(statements, rowKeys, counterKeys, this.now(), Date.now()));
+    const read = await this.run('read', ({ statements }) => readValuesAndCounters(statements, rowKeys, counterKeys, this.now(), Date.now()));
     return { values: read.values as (T | undefined)[], counters: read.counters };
   }
 
@@ -334,7 +384,7 @@ export class SqliteStore implements Store {
   async update<T>(key: string, mutate: (current: T | undefined) => T | undefined): Promise<T | undefined> {
     const rowKey = `${NAMESPACE}:${key}`;
     // An error thrown by `mutate` is the caller's, not a store fault: it passes through unchanged.
-    let mutateFailed = false;
+    let mutateError: { readonly error: unknown } | undefined;
     const change = (connection: Connection): T | undefined => {
       const { statements } = connection;
       const current = this.decodeEnvelope<T>(statements.getValue.get(rowKey)?.value);
@@ -342,7 +392,7 @@ export class SqliteStore implements Store {
       try {
         next = mutate(current);
       } catch (error) {
-        mutateFailed = true;
+        mutateError = { error };
         throw error;
       }
       if (next === undefined) {
@@ -352,17 +402,12 @@ export class SqliteStore implements Store {
       }
       return next;
     };
-    try {
-      const connection = this.connect();
-      // IMMEDIATE takes the write lock first, so no other process changes the row in between.
-      return connection.db.transaction(change).immediate(connection);
-    } catch (error) {
-      if (mutateFailed) {
-        throw error;
-      }
-      this.drop();
-      throw storeUnavailable('update', error);
-    }
+    // IMMEDIATE takes the write lock first, so no other process changes the row in between.
+    return this.run(
+      'update',
+      (connection) => connection.db.transaction(change).immediate(connection),
+      (error) => mutateError !== undefined && error === mutateError.error,
+    );
   }
 
   private decodeEnvelope<T>(raw: string | undefined): T | undefined {
@@ -383,7 +428,17 @@ export class SqliteStore implements Store {
   async increment(key: string, ttlMs?: number): Promise<number> {
     const now = this.now();
     const expires = ttlMs === undefined ? null : now + ttlMs;
-    return this.run('increment', ({ statements }) => Number(statements.increment.get(key, expires, now, now)!.count));
+    const count = await this.run('increment', ({ statements }) => Number(statements.increment.get(key, expires, now, now)!.count));
+    if (ttlMs !== undefined && ++this.windowedIncrements % COUNTER_PRUNE_EVERY === 0) {
+      await this.pruneExpiredCounters();
+    }
+    return count;
+  }
+
+  /** Deletes the windowed counters whose window has passed; they read as 0 already. */
+  async pruneExpiredCounters(): Promise<void> {
+    const now = this.now();
+    await this.run('delete', ({ db }) => db.prepare('DELETE FROM twostep_counters WHERE expires IS NOT NULL AND expires <= ?').run(now));
   }
 
   async readCounter(key: string): Promise<number> {
@@ -391,7 +446,7 @@ export class SqliteStore implements Store {
   }
 
   async resetCounter(key: string): Promise<void> {
-    this.run('delete', ({ statements }) => statements.resetCounter.run(key));
+    await this.run('delete', ({ statements }) => statements.resetCounter.run(key));
   }
 
   /** Runs one statement that is not on the login path: rows for a query, none for a change. */
@@ -420,12 +475,12 @@ export class SqliteStore implements Store {
     // The transaction runs before the first await, so a caller in a process 'exit' handler
     // still gets its writes in. Values use keyv's row key and envelope, with keyv's clock for
     // the expiry, so keyv reads them back.
-    this.run('write', ({ transactions }) => transactions.writeMany(writes, Date.now()));
+    await this.run('write', ({ transactions }) => transactions.writeMany(writes, Date.now()));
     await this.countAudits(writes);
   }
 
   async attemptSecondFactor(attempt: SecondFactorAttempt): Promise<SecondFactorAttemptResult> {
-    const result = this.run('claim', ({ transactions }) => transactions.attemptSecondFactor(attempt, this.now(), Date.now()));
+    const result = await this.run('claim', ({ transactions }) => transactions.attemptSecondFactor(attempt, this.now(), Date.now()));
     if (result.claimed) {
       await this.countAudits(attempt.onClaim);
     }

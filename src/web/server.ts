@@ -21,6 +21,7 @@ import { registerSettingsRoutes } from './routes/settings';
 import { registerSignInRoutes } from './routes/sign-in';
 import { registerAdminRoutes } from './admin/routes';
 import { registerBrandingRoutes } from './routes/branding';
+import { sharedRateLimitStore } from './rate-limit';
 import { watchOptions } from './reload';
 import { SessionManager, type WebSession } from './session';
 import { readHttpSettings, type HttpSettings } from './settings';
@@ -122,7 +123,7 @@ export async function buildHttpService(installation: Installation, options: Http
   await app.register(fastifyHelmet, { contentSecurityPolicy: contentSecurityPolicy() });
   await app.register(fastifyCookie);
   await app.register(fastifyFormbody);
-  await app.register(fastifyRateLimit, { global: false });
+  await app.register(fastifyRateLimit, { global: false, store: sharedRateLimitStore(() => web.installation.context.store) });
   await app.register(fastifyCsrfProtection, { sessionPlugin: '@fastify/secure-session' });
   await app.register(fastifyStatic, { root: join(WEB_ROOT, 'static'), prefix: '/static/' });
   await app.register(fastifyView, {

@@ -98,6 +98,91 @@ describe('SQLite audit log limits', () => {
   });
 });
 
+describe('SQLite expired counters', () => {
+  it('deleted every 1,000 windowed increments', async () => {
+    const folder = mkdtempSync(join(tmpdir(), 'twostep-sqlite-counters-'));
+    let now = 1_000_000;
+    const store = new SqliteStore(join(folder, 'store.sqlite'), () => now);
+    const rows = () => {
+      const reader = new Database(join(folder, 'store.sqlite'), { readonly: true });
+      try {
+        return (reader.prepare('SELECT COUNT(*) AS count FROM twostep_counters').get() as { count: number }).count;
+      } finally {
+        reader.close();
+      }
+    };
+    try {
+      await store.increment('lock:kept');
+      for (let i = 0; i < 999; i++) {
+        await store.increment(`rate-limit:address-${i}`, 60_000);
+      }
+      now += 60_000;
+      assert.equal(rows(), 1000, 'expired rows stay until the next pruning point');
+
+      await store.increment('rate-limit:address-new', 60_000);
+      assert.equal(rows(), 2, 'the counter without a window and the new one');
+      assert.equal(await store.readCounter('lock:kept'), 1);
+      assert.equal(await store.readCounter('rate-limit:address-new'), 1);
+    } finally {
+      await store.close();
+      rmSync(folder, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('SQLite file locked by another connection', () => {
+  let folder: string;
+  let path: string;
+
+  beforeEach(() => {
+    folder = mkdtempSync(join(tmpdir(), 'twostep-sqlite-busy-'));
+    path = join(folder, 'store.sqlite');
+  });
+
+  afterEach(() => {
+    rmSync(folder, { recursive: true, force: true });
+  });
+
+  it('waits without blocking timers', async () => {
+    const store = new SqliteStore(path, Date.now, 5000);
+    await store.increment('count');
+    const other = new Database(path);
+    other.exec('BEGIN IMMEDIATE');
+    let ticks = 0;
+    const ticker = setInterval(() => ticks++, 10);
+    try {
+      const pending = store.increment('count');
+      await new Promise((resolvePause) => setTimeout(resolvePause, 300));
+      // The other connection commits after a timer, which a blocked event loop would never fire.
+      other.exec('COMMIT');
+      assert.equal(await pending, 2);
+      assert.ok(ticks >= 10, `the timer ran ${ticks} times in 300 ms`);
+    } finally {
+      clearInterval(ticker);
+      other.close();
+      await store.close();
+    }
+  });
+
+  it('fails as unavailable after the timeout', async () => {
+    const store = new SqliteStore(path, Date.now, 100);
+    await store.set('record', { n: 1 });
+    const other = new Database(path);
+    other.exec('BEGIN IMMEDIATE');
+    try {
+      await assert.rejects(
+        store.update<{ n: number }>('record', (current) => ({ n: (current?.n ?? 0) + 1 })),
+        (error: unknown) => isTwoStepError(error, 'ERR_STORE_UNAVAILABLE') && /locked/.test((error as Error).message),
+      );
+      other.exec('COMMIT');
+      assert.deepEqual(await store.update<{ n: number }>('record', (current) => ({ n: (current?.n ?? 0) + 1 })), { n: 2 });
+    } finally {
+      other.close();
+      await store.close();
+    }
+  });
+});
+
 describe('SQLite file layout', () => {
   let folder: string;
 

@@ -11,6 +11,7 @@ import {
   type PanelFixture,
 } from './panel-client';
 import { readHttpSettings } from '../../src/web/settings';
+import { buildHttpService } from '../../src/web/server';
 
 /** Blanks the per-request CSRF tokens of a page, to compare two replies. */
 function withoutTokens(html: string): string {
@@ -273,6 +274,35 @@ describe('panel sign-in', () => {
     const limited = await client.post('/sign-in', { account: ALICE, password: 'three' });
     assert.equal(limited.statusCode, 429);
     assert.match(limited.body, /Too many attempts/);
+  });
+
+  it('rate limit shared between panels', async () => {
+    await fixture.dispose();
+    fixture = await createPanelFixture(`${FAST_INI}[http]\nsign_in_rate_limit = 2\n`);
+    // A second panel on the same store, as a second process behind a load balancer would be.
+    const otherApp = await buildHttpService(fixture.installation, { sleep: async () => undefined });
+    try {
+      const first = new PanelClient(fixture.app);
+      const second = new PanelClient(otherApp);
+      await first.get('/sign-in');
+      const firstReply = await first.post('/sign-in', { account: ALICE, password: 'one' });
+      await second.get('/sign-in');
+      const secondReply = await second.post('/sign-in', { account: ALICE, password: 'two' });
+      await first.get('/sign-in');
+      const limited = await first.post('/sign-in', { account: ALICE, password: 'three' });
+
+      assert.notEqual(firstReply.statusCode, 429);
+      assert.notEqual(secondReply.statusCode, 429);
+      assert.equal(limited.statusCode, 429);
+      assert.equal(limited.headers['retry-after'], '60');
+
+      fixture.installation.clock.advanceSeconds(60);
+      await second.get('/sign-in');
+      const later = await second.post('/sign-in', { account: ALICE, password: 'four' });
+      assert.notEqual(later.statusCode, 429);
+    } finally {
+      await otherApp.close();
+    }
   });
 
   it('secure cookies use the __Host- prefix', async () => {
