@@ -82,3 +82,51 @@ export async function runLoad(count: number, concurrency: number, task: (index: 
     latencies,
   };
 }
+
+/**
+ * Starts `count` tasks at a fixed rate, one every `intervalMs`, whether or not the earlier ones
+ * finished, as independent clients arrive, and measures each one. Unlike runLoad, which keeps
+ * its connections busy, this measures the time a request takes on a server that is not saturated.
+ */
+export async function runPaced(count: number, intervalMs: number, task: (index: number) => Promise<boolean>): Promise<MeasuredLoad> {
+  const latencies: number[] = [];
+  let failures = 0;
+  let firstFailure: string | undefined;
+  const running: Promise<void>[] = [];
+  const started = performance.now();
+  for (let index = 0; index < count; index++) {
+    const due = started + index * intervalMs;
+    const wait = due - performance.now();
+    if (wait > 0) {
+      await new Promise((resolveWait) => setTimeout(resolveWait, wait));
+    }
+    const begin = performance.now();
+    running.push(
+      task(index)
+        .catch((error: Error) => {
+          firstFailure ??= error.message;
+          return false;
+        })
+        .then((ok) => {
+          latencies.push(performance.now() - begin);
+          if (!ok) {
+            failures += 1;
+            firstFailure ??= `task ${index} returned an unexpected outcome`;
+          }
+        }),
+    );
+  }
+  await Promise.all(running);
+  const durationMs = performance.now() - started;
+  latencies.sort((a, b) => a - b);
+  return {
+    count,
+    failures,
+    durationMs,
+    perSecond: (count / durationMs) * 1000,
+    p50Ms: percentile(latencies, 0.5),
+    p99Ms: percentile(latencies, 0.99),
+    firstFailure,
+    latencies,
+  };
+}

@@ -13,7 +13,7 @@ import { ENCRYPTION_KEY_ENV } from '../src/store/encryption-key';
 import { freePort } from '../test/helpers/ports';
 import { REDIS_SERVER, startRedis, type RedisServer } from '../test/helpers/redis';
 import { NginxAuthClient } from './http-client';
-import { mergeLoads, runLoad, type LoadResult, type MeasuredLoad } from './load';
+import { mergeLoads, runLoad, runPaced, type LoadResult, type MeasuredLoad } from './load';
 import { profilePasswordAndCode, type ProfileResult } from './profile';
 import { describeMachine, writeReadme, type MachineDescription } from './report';
 import { seedAccounts, writeFlatFileConfig, type BenchAccount } from './seed';
@@ -36,6 +36,10 @@ export interface BenchOptions {
   /** /auth/nginx requests per scenario; password+code uses `codeRequests` fresh accounts. */
   readonly requests: number;
   readonly codeRequests: number;
+  /** /auth/nginx requests per kind at a fixed rate, for the latency of a server that is not saturated. */
+  readonly pacedRequests: number;
+  /** Requests per second of the paced runs. */
+  readonly pacedRate: number;
   readonly smtpConcurrency: number;
   readonly httpConcurrency: number;
   readonly profileLogins: number;
@@ -57,6 +61,8 @@ export const DEFAULT_OPTIONS: BenchOptions = {
   warmupLogins: 300,
   requests: 4_000,
   codeRequests: 600,
+  pacedRequests: 2_000,
+  pacedRate: 500,
   smtpConcurrency: 8,
   httpConcurrency: 4,
   profileLogins: 200,
@@ -91,6 +97,8 @@ export interface NginxResults {
   readonly appPassword?: LoadResult;
   readonly passwordAndCode?: LoadResult;
   readonly grant?: LoadResult;
+  /** The same requests at `pacedRate` per second (password+code is left out: it needs a fresh account each). */
+  readonly paced?: { readonly trivial: LoadResult; readonly appPassword?: LoadResult; readonly grant?: LoadResult };
 }
 
 export interface StoreRun {
@@ -257,7 +265,14 @@ async function runNginx(port: number, authKey: string, options: BenchOptions, po
       credentials.set(entry.account, credential);
     }
     const grant = await runLoad(options.requests, options.httpConcurrency, (index) => accepted(pick(grantAccounts, index), credentials.get(pick(grantAccounts, index).account)!));
-    return { available: true, trivial, appPassword, passwordAndCode, grant };
+
+    const intervalMs = 1000 / options.pacedRate;
+    const paced = {
+      trivial: await runPaced(options.pacedRequests, intervalMs, async () => (await client.ask('/trivial', 'x', 'y')).authStatus === 'OK'),
+      appPassword: await runPaced(options.pacedRequests, intervalMs, (index) => accepted(pick(appAccounts, index), pick(appAccounts, index).appPassword)),
+      grant: await runPaced(options.pacedRequests, intervalMs, (index) => accepted(pick(grantAccounts, index), credentials.get(pick(grantAccounts, index).account)!)),
+    };
+    return { available: true, trivial, appPassword, passwordAndCode, grant, paced };
   } finally {
     client.close();
   }
@@ -379,6 +394,8 @@ Measures SMTP logins through Haraka with TwoStep against Haraka's auth/flat_file
   --warmup-logins N     untimed SMTP logins per kind and side before them (default ${DEFAULT_OPTIONS.warmupLogins})
   --requests N          /auth/nginx requests per kind (default ${DEFAULT_OPTIONS.requests})
   --code-requests N     /auth/nginx password+code requests, one fresh account each (default ${DEFAULT_OPTIONS.codeRequests})
+  --paced-requests N    /auth/nginx requests per kind at a fixed rate (default ${DEFAULT_OPTIONS.pacedRequests})
+  --paced-rate N        requests per second of those (default ${DEFAULT_OPTIONS.pacedRate})
   --smtp-concurrency N  SMTP logins in flight (default ${DEFAULT_OPTIONS.smtpConcurrency})
   --http-concurrency N  /auth/nginx connections (default ${DEFAULT_OPTIONS.httpConcurrency})
   --no-redis            skip the Redis store
@@ -394,6 +411,8 @@ function parseArguments(argv: readonly string[]): Partial<BenchOptions> & { help
     '--warmup-logins': 'warmupLogins',
     '--requests': 'requests',
     '--code-requests': 'codeRequests',
+    '--paced-requests': 'pacedRequests',
+    '--paced-rate': 'pacedRate',
     '--smtp-concurrency': 'smtpConcurrency',
     '--http-concurrency': 'httpConcurrency',
   };

@@ -22,6 +22,8 @@ describe('benchmark at tiny size', function () {
       warmupLogins: 2,
       requests: 20,
       codeRequests: 4,
+      pacedRequests: 5,
+      pacedRate: 200,
       profileLogins: 4,
       smtpConcurrency: 2,
       httpConcurrency: 2,
@@ -63,6 +65,10 @@ describe('benchmark at tiny size', function () {
         for (const result of [run.nginx.appPassword, run.nginx.passwordAndCode, run.nginx.grant]) {
           assert.equal(result?.failures, 0, result?.firstFailure);
         }
+        for (const result of [run.nginx.paced?.trivial, run.nginx.paced?.appPassword, run.nginx.paced?.grant]) {
+          assert.equal(result?.count, 5);
+          assert.equal(result?.failures, 0, result?.firstFailure);
+        }
       } else {
         assert.match(run.nginx.reason ?? '', /endpoint/);
       }
@@ -83,6 +89,7 @@ describe('benchmark at tiny size', function () {
     const page = readFileSync(join(folder, 'README.md'), 'utf8');
     assert.match(page, /## Machine/);
     assert.match(page, /### SQLite, 120 accounts/);
+    assert.match(page, /\| p50 \/ p99 at 200\/s \|/);
     const files = readdirSync(join(folder, 'results'));
     assert.equal(files.length, 1);
     const raw = JSON.parse(readFileSync(join(folder, 'results', files[0]), 'utf8')) as BenchReport;
