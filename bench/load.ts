@@ -40,93 +40,79 @@ export function percentile(sorted: readonly number[], fraction: number): number 
   return sorted[index];
 }
 
+/** Records the latency and the outcome of each task of one load run. */
+class LoadRecorder {
+  private readonly latencies: number[] = [];
+  private failures = 0;
+  private firstFailure: string | undefined;
+  private readonly started = performance.now();
+
+  /** Runs one task and records how long it took and whether it gave the expected outcome. */
+  async measure(index: number, task: (index: number) => Promise<boolean>): Promise<void> {
+    const begin = performance.now();
+    let ok = false;
+    try {
+      ok = await task(index);
+    } catch (error) {
+      this.firstFailure ??= (error as Error).message;
+    }
+    this.latencies.push(performance.now() - begin);
+    if (!ok) {
+      this.failures += 1;
+      this.firstFailure ??= `task ${index} returned an unexpected outcome`;
+    }
+  }
+
+  /** Returns the figures of the run, timed from the recorder's creation to now. */
+  result(count: number): MeasuredLoad {
+    const durationMs = performance.now() - this.started;
+    const latencies = [...this.latencies].sort((a, b) => a - b);
+    return {
+      count,
+      failures: this.failures,
+      durationMs,
+      perSecond: (count / durationMs) * 1000,
+      p50Ms: percentile(latencies, 0.5),
+      p99Ms: percentile(latencies, 0.99),
+      firstFailure: this.firstFailure,
+      latencies,
+    };
+  }
+}
+
 /**
  * Runs `count` tasks with at most `concurrency` in flight and measures each one. A task
  * resolves true on the expected outcome; false or a throw counts as a failure.
  */
 export async function runLoad(count: number, concurrency: number, task: (index: number) => Promise<boolean>, firstIndex = 0): Promise<MeasuredLoad> {
-  const latencies: number[] = [];
-  let failures = 0;
-  let firstFailure: string | undefined;
+  const recorder = new LoadRecorder();
   let next = firstIndex;
   const end = firstIndex + count;
-  const started = performance.now();
   async function worker(): Promise<void> {
     while (next < end) {
-      const index = next++;
-      const begin = performance.now();
-      let ok = false;
-      try {
-        ok = await task(index);
-      } catch (error) {
-        firstFailure ??= (error as Error).message;
-      }
-      latencies.push(performance.now() - begin);
-      if (!ok) {
-        failures += 1;
-        firstFailure ??= `task ${index} returned an unexpected outcome`;
-      }
+      await recorder.measure(next++, task);
     }
   }
   await Promise.all(Array.from({ length: Math.min(concurrency, count) }, worker));
-  const durationMs = performance.now() - started;
-  latencies.sort((a, b) => a - b);
-  return {
-    count,
-    failures,
-    durationMs,
-    perSecond: (count / durationMs) * 1000,
-    p50Ms: percentile(latencies, 0.5),
-    p99Ms: percentile(latencies, 0.99),
-    firstFailure,
-    latencies,
-  };
+  return recorder.result(count);
 }
 
 /**
  * Starts `count` tasks at a fixed rate, one every `intervalMs`, whether or not the earlier ones
- * finished, as independent clients arrive, and measures each one. Unlike runLoad, which keeps
- * its connections busy, this measures the time a request takes on a server that is not saturated.
+ * finished, as independent clients arrive, and measures each one. runLoad keeps its connections
+ * busy; this measures the time a request takes on a server that is not saturated.
  */
 export async function runPaced(count: number, intervalMs: number, task: (index: number) => Promise<boolean>): Promise<MeasuredLoad> {
-  const latencies: number[] = [];
-  let failures = 0;
-  let firstFailure: string | undefined;
-  const running: Promise<void>[] = [];
+  const recorder = new LoadRecorder();
   const started = performance.now();
+  const running: Promise<void>[] = [];
   for (let index = 0; index < count; index++) {
-    const due = started + index * intervalMs;
-    const wait = due - performance.now();
+    const wait = started + index * intervalMs - performance.now();
     if (wait > 0) {
       await new Promise((resolveWait) => setTimeout(resolveWait, wait));
     }
-    const begin = performance.now();
-    running.push(
-      task(index)
-        .catch((error: Error) => {
-          firstFailure ??= error.message;
-          return false;
-        })
-        .then((ok) => {
-          latencies.push(performance.now() - begin);
-          if (!ok) {
-            failures += 1;
-            firstFailure ??= `task ${index} returned an unexpected outcome`;
-          }
-        }),
-    );
+    running.push(recorder.measure(index, task));
   }
   await Promise.all(running);
-  const durationMs = performance.now() - started;
-  latencies.sort((a, b) => a - b);
-  return {
-    count,
-    failures,
-    durationMs,
-    perSecond: (count / durationMs) * 1000,
-    p50Ms: percentile(latencies, 0.5),
-    p99Ms: percentile(latencies, 0.99),
-    firstFailure,
-    latencies,
-  };
+  return recorder.result(count);
 }
