@@ -4,8 +4,8 @@
 import { isAbsolute, join, resolve } from 'node:path';
 import type { Logger, LogFields } from '../src/core/context';
 import { decideLogin, type LoginDecision } from '../src/core/login';
-import { parseOptions, type IniConfig, type TwoStepOptions } from '../src/core/options';
-import { openInstallation, settingsNeedingRestart, type Installation } from '../src/installation';
+import { parseOptions, type IniConfig } from '../src/core/options';
+import { applyIni, openInstallation, settingsNeedingRestart, type Installation } from '../src/installation';
 import { SMTP_REJECT, SMTP_TEMPORARY } from '../src/adapters/replies';
 
 /** Haraka's OK return code (constants.ok): the hook handled the command. */
@@ -34,8 +34,9 @@ interface HarakaPlugin {
   logwarn(message: string, fields?: Record<string, string | number | boolean>, connection?: HarakaConnection): void;
   logerror(message: string, fields?: Record<string, string | number | boolean>, connection?: HarakaConnection): void;
   twostep_ini?: IniConfig;
-  twostep_options?: TwoStepOptions;
   twostep_installation?: Promise<Installation>;
+  /** The open installation with the latest valid twostep.ini applied, and what it was made from. */
+  twostep_applied?: { readonly opened: Installation; readonly ini: IniConfig; readonly installation: Installation };
   twostep_logger?: Logger;
 }
 
@@ -90,7 +91,8 @@ function loadIni(plugin: HarakaPlugin): void {
       plugin.logerror(`twostep.ini changed but is invalid, keeping the previous settings: ${(error as Error).message}`);
     }
   }) as IniConfig;
-  plugin.twostep_options = parseOptions(ini);
+  // Throws for an invalid file, which then never replaces the last valid one.
+  parseOptions(ini);
   plugin.twostep_ini = ini;
 }
 
@@ -214,10 +216,22 @@ function delay(milliseconds: number): Promise<void> {
   return new Promise((resolveDelay) => setTimeout(resolveDelay, milliseconds));
 }
 
+/** Returns the open installation with the latest valid twostep.ini applied, made again only after a change. */
+function currentInstallation(plugin: HarakaPlugin, opened: Installation): Installation {
+  const ini = plugin.twostep_ini ?? opened.ini;
+  const applied = plugin.twostep_applied;
+  if (applied?.opened === opened && applied.ini === ini) {
+    return applied.installation;
+  }
+  const installation = ini === opened.ini ? opened : applyIni(opened, ini);
+  plugin.twostep_applied = { opened, ini, installation };
+  return installation;
+}
+
 async function decide(plugin: HarakaPlugin, connection: HarakaConnection, user: string, secret: string): Promise<LoginDecision> {
-  const opened = await installation(plugin);
+  const current = currentInstallation(plugin, await installation(plugin));
   // The connection's logger puts Haraka's connection id on each line of this login.
-  const context = { ...opened.context, options: plugin.twostep_options ?? opened.options, logger: harakaLogger(plugin, connection) };
+  const context = { ...current.context, logger: harakaLogger(plugin, connection) };
   return decideLogin(context, { account: user, secret, protocol: 'smtp', ip: connection.remote.ip });
 }
 

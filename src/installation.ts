@@ -47,7 +47,6 @@ const OPEN_TIME_SETTINGS: readonly (readonly [string, string])[] = [
   ['main', 'data_dir'],
   ['store', 'url'],
   ['backend', 'type'],
-  ['backend', 'passwd_file'],
   ['audit', 'batch_ms'],
 ];
 
@@ -64,6 +63,28 @@ export function settingsNeedingRestart(opened: IniConfig, current: IniConfig): s
     settings.push(['notify', key]);
   }
   return settings.filter(([section, key]) => text(opened, section, key) !== text(current, section, key)).map(([section, key]) => `[${section}] ${key}`);
+}
+
+/** Returns the file that `[backend] passwd_file` names: an absolute path, or one relative to the data folder. */
+export function passwdFilePath(ini: IniConfig, dataDir: string): string {
+  const file = String(ini.backend?.passwd_file ?? 'passwd');
+  return isAbsolute(file) ? file : join(dataDir, file);
+}
+
+/**
+ * Returns the installation with a re-read twostep.ini applied: its options, and a backend on
+ * the new file when `[backend] passwd_file` names another one. The settings that
+ * settingsNeedingRestart lists keep the values the installation opened with.
+ * @throws TwoStepError ERR_INVALID_CONFIG when the file is invalid.
+ */
+export function applyIni(installation: Installation, ini: IniConfig): Installation {
+  const options = parseOptions(ini);
+  let { backend, passwdFile } = installation;
+  if (passwdFile && passwdFilePath(ini, installation.dataDir) !== passwdFile.path) {
+    passwdFile = new PasswdFileBackend(passwdFilePath(ini, installation.dataDir));
+    backend = passwdFile;
+  }
+  return { ...installation, ini, options, backend, passwdFile, context: { ...installation.context, options, backend } };
 }
 
 /** Returns the data folder: `[main] data_dir`, relative to the instance folder, or TWOSTEP_DATA_DIR. */
@@ -128,8 +149,7 @@ export async function openInstallation(open: OpenOptions = {}): Promise<Installa
       await store.close();
       throw new TwoStepError('ERR_INVALID_CONFIG', `invalid twostep.ini [backend] type = ${type}: expected passwd-file`);
     }
-    const file = String(ini.backend?.passwd_file ?? 'passwd');
-    passwdFile = new PasswdFileBackend(isAbsolute(file) ? file : join(dataDir, file));
+    passwdFile = new PasswdFileBackend(passwdFilePath(ini, dataDir));
     backend = passwdFile;
   }
 

@@ -1,19 +1,17 @@
 import type { Logger } from '../core/context';
-import { parseOptions } from '../core/options';
-import { readIni, settingsNeedingRestart, type Installation } from '../installation';
+import { applyIni, readIni, settingsNeedingRestart, type Installation } from '../installation';
 
 /**
  * Watches twostep.ini (through haraka-config, as the Haraka plugin does) and calls `apply`
- * with the installation's new options after each valid change: policy, admins, issuer and
- * throttle settings then hold without a restart. An invalid file is logged and the previous
+ * with the installation's new settings after each valid change: policy, admins, issuer,
+ * throttle settings and the passwd file then hold without a restart. An invalid file is logged and the previous
  * settings stay. `[http]` and `[session]` settings still need a restart.
  */
 export function watchOptions(installation: Installation, logger: Logger, apply: (updated: Installation) => void): void {
   const reload = (): void => {
     try {
       const ini = readIni(installation.configDir, reload);
-      const options = parseOptions(ini);
-      apply({ ...installation, ini, options, context: { ...installation.context, options } });
+      apply(applyIni(installation, ini));
       logger.info({ event: 'config-reload', config_dir: installation.configDir }, 'twostep.ini changed: settings reloaded');
       const needRestart = settingsNeedingRestart(installation.ini, ini);
       if (needRestart.length > 0) {

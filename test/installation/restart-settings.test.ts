@@ -5,7 +5,7 @@ describe('settings needing a restart', () => {
   const opened = {
     main: { data_dir: 'twostep-data', issuer: 'Example' },
     store: { url: '' },
-    backend: { passwd_file: 'passwd' },
+    backend: { type: 'passwd-file', passwd_file: 'passwd' },
     policy: { global: 'optional' },
     notify: { enabled: 'true', smtp_host: '127.0.0.1' },
   };
@@ -17,15 +17,15 @@ describe('settings needing a restart', () => {
   it('lists changed open-time settings', () => {
     const current = {
       ...opened,
-      backend: { passwd_file: '/etc/dovecot/users' },
+      backend: { type: 'ldap', passwd_file: '/etc/dovecot/users' },
       store: { url: 'redis://127.0.0.1:6379' },
       notify: { enabled: 'true', smtp_host: '127.0.0.1', smtp_port: '2525' },
     };
-    assert.deepEqual(settingsNeedingRestart(opened, current), ['[store] url', '[backend] passwd_file', '[notify] smtp_port']);
+    assert.deepEqual(settingsNeedingRestart(opened, current), ['[store] url', '[backend] type', '[notify] smtp_port']);
   });
 
   it('a removed setting counts as changed', () => {
     const { backend: _removed, ...withoutBackend } = opened;
-    assert.deepEqual(settingsNeedingRestart(opened, withoutBackend), ['[backend] passwd_file']);
+    assert.deepEqual(settingsNeedingRestart(opened, withoutBackend), ['[backend] type']);
   });
 });
