@@ -1,5 +1,5 @@
 import { isIP } from 'node:net';
-import { domainOf, stripControlCharacters } from '../core/account';
+import { accountForLog, domainOf, normalizeAccount, stripControlCharacters } from '../core/account';
 import type { TwoStepContext } from '../core/context';
 import { decideLogin, type LoginDecision } from '../core/login';
 import { backendFor, type BackendRouting, type MailProtocol } from './backend-servers';
@@ -77,14 +77,28 @@ function temporaryFailure(protocol: MailProtocol): NginxAuthHeaders {
   return { 'Auth-Status': protocol === 'imap' ? IMAP_TEMPORARY : POP3_TEMPORARY, 'Auth-Wait': '1' };
 }
 
+/** Returns the domain of a user name as TwoStep normalises it, or undefined when it is not a valid account. */
+function domainOfUser(user: string): string | undefined {
+  try {
+    return domainOf(normalizeAccount(user));
+  } catch {
+    return undefined;
+  }
+}
+
+/** Logs that no mail server is configured for the account's domain and returns a temporary failure. */
+function noBackend(context: TwoStepContext, account: string, protocol: MailProtocol): NginxAuthHeaders {
+  context.logger.error(
+    { event: 'nginx-auth', account: accountForLog(account), protocol, result: 'temporary-failure', reason: 'no-backend' },
+    `no backend server for ${protocol}: set [nginx] ${protocol}_server in twostep.ini`,
+  );
+  return temporaryFailure(protocol);
+}
+
 function acceptance(context: TwoStepContext, routing: BackendRouting, protocol: MailProtocol, secret: string, decision: Extract<LoginDecision, { outcome: 'accepted' }>): NginxAuthHeaders {
   const server = backendFor(routing, protocol, domainOf(decision.account));
   if (!server) {
-    context.logger.error(
-      { event: 'nginx-auth', account: decision.account, protocol, result: 'temporary-failure', reason: 'no-backend' },
-      `no backend server for ${protocol}: set [nginx] ${protocol}_server in twostep.ini`,
-    );
-    return temporaryFailure(protocol);
+    return noBackend(context, decision.account, protocol);
   }
   // The backend never sees a verification code: it gets the master credential, the password
   // without the code, or (for an app password, which holds no code) the app password itself.
@@ -123,6 +137,13 @@ export async function answerNginxAuth(
     const reason = METHODS.includes(method) ? 'bad-encoding' : 'unsupported-method';
     context.logger.warn({ event: 'login', protocol, ip, result: 'rejected', reason, method: stripControlCharacters(method) }, 'nginx auth request rejected before the login decision');
     return { status: 200, headers: rejection(protocol, 0) };
+  }
+
+  // Without a server to send the client to, a decision would use up a code and record a login
+  // that never reaches a mail server.
+  const domain = domainOfUser(user);
+  if (domain !== undefined && !backendFor(routing, protocol, domain)) {
+    return { status: 200, headers: noBackend(context, user, protocol) };
   }
 
   const decision = await decideLogin(context, { account: user, secret, protocol, ip });

@@ -148,8 +148,12 @@ export async function buildHttpService(installation: Installation, options: Http
     }
     done();
   });
+  // A failed session write sends the error reply through onSend again, which must not wait for
+  // the same write a second time: each request's session is saved at most once.
+  const saveTried = new WeakSet<FastifyRequest>();
   app.addHook('onSend', async (request, reply, payload) => {
-    if (request.session) {
+    if (request.session && !saveTried.has(request)) {
+      saveTried.add(request);
       await sessions.save(request, reply);
     }
     return payload;

@@ -207,4 +207,30 @@ describe('panel JSON API', () => {
       store.get = original;
     }
   });
+
+  it('failed session write is one 503', async () => {
+    const store = fixture.installation.context.store;
+    const original = store.set.bind(store);
+    let writes = 0;
+    store.set = async () => {
+      writes += 1;
+      throw storeUnavailable('write', new Error('Redis at redis://127.0.0.1:6379/0 is not connected'));
+    };
+    try {
+      // The sign-in form needs a session for its CSRF secret, so rendering it writes one.
+      const page = await new PanelClient(fixture.app).get('/sign-in');
+      assert.equal(page.statusCode, 503);
+      assert.match(String(page.headers['content-type']), /^text\/html/);
+      assert.match(page.body, /temporarily unavailable/);
+      assert.doesNotMatch(page.body, /Redis|127\.0\.0\.1/, 'the cause stays in the log');
+      assert.equal(writes, 1, 'the error page does not try the write again');
+
+      const reply = await new PanelClient(fixture.app).api('GET', '/api/session');
+      assert.equal(reply.statusCode, 503);
+      assert.equal(JSON.parse(reply.body).error.code, 'ERR_STORE_UNAVAILABLE');
+      assert.doesNotMatch(reply.body, /Redis/);
+    } finally {
+      store.set = original;
+    }
+  });
 });
