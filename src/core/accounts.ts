@@ -152,9 +152,31 @@ export async function provisionSecretKey(
   const secretKey = normalizeSecretKey(rawKey);
   const name = parseName(rawName, 'device');
   const device: DeviceRecord = { id: randomId(), name, encryptedKey: context.secrets.encrypt(secretKey), settings, createdAt: context.now() };
-  await updateAccount(context, account, (record) => ({ ...record, devices: [...record.devices, device] }));
+  await updateAccount(context, account, (record) => {
+    checkNewDeviceKey(context, record, secretKey, settings);
+    return { ...record, devices: [...record.devices, device] };
+  });
   await audit(context, actor, 'secret-key-provisioned', account, name);
   return device;
+}
+
+/**
+ * Checks that a provisioned key can join the account's devices.
+ * @throws TwoStepError ERR_CONFLICT when a device already has the key, or when the devices use
+ *   another number of digits: the code is split off the password by its length.
+ */
+function checkNewDeviceKey(context: TwoStepContext, record: AccountRecord, secretKey: string, settings: TotpSettings): void {
+  const digits = record.devices[0]?.settings.digits;
+  if (digits !== undefined && digits !== settings.digits) {
+    throw new TwoStepError(
+      'ERR_CONFLICT',
+      `${record.account} has devices with ${digits}-digit codes, and all devices of an account must use the same number of digits: provision the key with ${digits} digits, or revoke the other devices first`,
+    );
+  }
+  const same = record.devices.find((device) => context.secrets.decrypt(device.encryptedKey) === secretKey);
+  if (same) {
+    throw new TwoStepError('ERR_CONFLICT', `${record.account} already has this secret key on device "${same.name}" (${same.id})`);
+  }
 }
 
 export interface SecretKeyReset {

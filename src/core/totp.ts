@@ -15,6 +15,31 @@ export interface TotpSettings {
 
 export const DEFAULT_TOTP_SETTINGS: TotpSettings = { algorithm: 'sha1', digits: 6, period: 30 };
 
+/** Shortest and longest time step that `parseTotpSettings` accepts, in seconds. */
+const MIN_PERIOD_SECONDS = 15;
+const MAX_PERIOD_SECONDS = 120;
+
+/**
+ * Validates TOTP parameters as an operator types them (algorithm in any case, numbers as text);
+ * missing ones take the defaults: SHA-1, 6 digits, 30 s.
+ * @throws TwoStepError ERR_INVALID_INPUT naming the value and what is allowed.
+ */
+export function parseTotpSettings(input: { readonly algorithm?: string; readonly digits?: string | number; readonly period?: string | number }): TotpSettings {
+  const algorithm = (input.algorithm ?? DEFAULT_TOTP_SETTINGS.algorithm).toLowerCase().replace('-', '');
+  if (algorithm !== 'sha1' && algorithm !== 'sha256' && algorithm !== 'sha512') {
+    throw new TwoStepError('ERR_INVALID_INPUT', `invalid TOTP algorithm ${JSON.stringify(input.algorithm)}: expected SHA1, SHA256 or SHA512`);
+  }
+  const digits = Number(input.digits ?? DEFAULT_TOTP_SETTINGS.digits);
+  if (digits !== 6 && digits !== 8) {
+    throw new TwoStepError('ERR_INVALID_INPUT', `invalid number of digits ${JSON.stringify(String(input.digits))}: expected 6 or 8`);
+  }
+  const period = Number(input.period ?? DEFAULT_TOTP_SETTINGS.period);
+  if (!Number.isInteger(period) || period < MIN_PERIOD_SECONDS || period > MAX_PERIOD_SECONDS) {
+    throw new TwoStepError('ERR_INVALID_INPUT', `invalid time step ${JSON.stringify(String(input.period))}: expected whole seconds from ${MIN_PERIOD_SECONDS} to ${MAX_PERIOD_SECONDS}`);
+  }
+  return { algorithm, digits, period };
+}
+
 /** Bytes in a secret key that TwoStep generates: 160 bits, the HMAC-SHA-1 block recommended by RFC 4226 §4. */
 export const GENERATED_SECRET_BYTES = 20;
 
@@ -51,7 +76,10 @@ export function normalizeSecretKey(input: string): string {
     throw new TwoStepError('ERR_INVALID_SECRET_KEY', `invalid secret key: it contains characters outside base32; ${SECRET_KEY_RULE}`);
   }
   if (key.length < MIN_SECRET_CHARACTERS || key.length > MAX_SECRET_CHARACTERS) {
-    throw new TwoStepError('ERR_INVALID_SECRET_KEY', `invalid secret key: it has ${key.length} characters; ${SECRET_KEY_RULE}, at most ${MAX_SECRET_CHARACTERS}`);
+    throw new TwoStepError(
+      'ERR_INVALID_SECRET_KEY',
+      `invalid secret key: it has ${key.length} characters, expected ${MIN_SECRET_CHARACTERS} to ${MAX_SECRET_CHARACTERS}; ${SECRET_KEY_RULE}`,
+    );
   }
   // Base32 maps 5 bytes to 8 characters, so 1, 3 or 6 characters past a multiple of 8 cannot occur.
   if ([1, 3, 6].includes(key.length % 8)) {

@@ -58,7 +58,7 @@ describe('cli: devices, status, unlock, accounts and audit', function () {
     const text = await cli.run(['devices', 'list', alice]);
     assert.match(text.stdout, /Phone\s+\S+\s+\S+ from 127\.0\.0\.9 \(smtp\)/);
 
-    await cli.json(['secret', 'set', alice, RFC_KEY, '--name', 'Spare']);
+    await cli.json(['secret', 'set', alice, 'JBSWY3DPEHPK3PXP', '--name', 'Spare']);
     assertFailure(await cli.run(['devices', 'revoke', alice, '--id', 'nosuch']), 1, /device nosuch not found for alice@example.org/);
     const revoked = await cli.json<{ revoked: number }>(['devices', 'revoke', alice]);
     assert.equal(revoked.revoked, 2);

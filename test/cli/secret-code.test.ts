@@ -8,6 +8,9 @@ interface StatusJson {
   devices: { id: string; name: string }[];
 }
 
+/** The RFC 6238 SHA-256 seed (32 bytes of digits) in base32. */
+const RFC_SHA256_KEY = 'GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQGEZA';
+
 describe('cli: secret and code', function () {
   let cli: CliHome;
   const account = 'alice@example.org';
@@ -43,6 +46,38 @@ describe('cli: secret and code', function () {
     const status = await cli.json<StatusJson>(['status', account]);
     assert.equal(status.enrolled, false);
     assert.equal(status.devices.length, 0);
+  });
+
+  it('provisions an otpauth URI with its settings', async () => {
+    const uri = `otpauth://totp/Old:${account}?secret=${RFC_SHA256_KEY}&issuer=Old&algorithm=SHA256&digits=8&period=60`;
+    const result = await cli.json<{ device: { algorithm: string; digits: number; period: number } }>(['secret', 'set', account, uri]);
+    assert.deepEqual([result.device.algorithm, result.device.digits, result.device.period], ['SHA256', 8, 60]);
+
+    const before = Math.floor(Date.now() / 1000);
+    const codeOutput = await cli.json<{ codes: { code: string }[] }>(['code', account]);
+    const after = Math.floor(Date.now() / 1000);
+    const settings = { algorithm: 'sha256', digits: 8, period: 60 } as const;
+    const expected = [await generateCode(RFC_SHA256_KEY, before, settings), await generateCode(RFC_SHA256_KEY, after, settings)];
+    assert.ok(expected.includes(codeOutput.codes[0].code), `${codeOutput.codes[0].code} is one of ${expected.join(', ')}`);
+  });
+
+  it('options override the defaults', async () => {
+    const result = await cli.json<{ device: { algorithm: string; digits: number; period: number } }>(['secret', 'set', account, RFC_KEY, '--algorithm', 'sha512', '--digits', '8']);
+    assert.deepEqual([result.device.algorithm, result.device.digits, result.device.period], ['SHA512', 8, 30]);
+  });
+
+  it('rejects invalid TOTP settings', async () => {
+    assertFailure(await cli.run(['secret', 'set', account, RFC_KEY, '--digits', '7']), 1, /invalid number of digits "7": expected 6 or 8/);
+    assertFailure(await cli.run(['secret', 'set', account, RFC_KEY, '--algorithm', 'md5']), 1, /invalid TOTP algorithm "md5": expected SHA1, SHA256 or SHA512/);
+    assertFailure(await cli.run(['secret', 'set', account, RFC_KEY, '--period', '5']), 1, /invalid time step "5": expected whole seconds from 15 to 120/);
+    assert.equal((await cli.json<StatusJson>(['status', account])).devices.length, 0);
+  });
+
+  it('rejects a key the account has', async () => {
+    await cli.json(['secret', 'set', account, RFC_KEY, '--name', 'First']);
+    assertFailure(await cli.run(['secret', 'set', account, RFC_KEY.toLowerCase()]), 1, /already has this secret key on device "First"/);
+    assertFailure(await cli.run(['secret', 'set', account, RFC_SHA256_KEY, '--digits', '8']), 1, /has devices with 6-digit codes/);
+    assert.equal((await cli.json<StatusJson>(['status', account])).devices.length, 1);
   });
 
   it('rejects an unknown account', async () => {

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import QRCode from 'qrcode';
 import { provisionSecretKey, resetSecretKey } from '../../core/accounts';
+import { parseOtpauthUri, parseTotpSettings } from '../../core/totp';
 import { InputError } from '../errors';
 import type { CliHelpers } from '../helpers';
 import { isoTime } from '../output';
@@ -23,20 +24,34 @@ export function register(program: Command, helpers: CliHelpers): void {
 
   const set = group
     .command('set')
-    .description('add a device with an existing secret key (base32), for example one moved from another system')
+    .description('add a device with an existing secret key (base32) or otpauth URI, for example one moved from another system')
     .argument('<account>', 'the mail login, user@example.org')
-    .argument('<key>', 'the base32 secret key; spaces, hyphens and case are ignored; "-" reads it from stdin')
-    .option('--name <name>', 'device name shown in status and device lists', 'Provisioned device');
+    .argument('<key>', 'the base32 secret key (spaces, hyphens and case are ignored) or an otpauth://totp/ URI; "-" reads it from stdin')
+    .option('--name <name>', 'device name shown in status and device lists', 'Provisioned device')
+    .option('--algorithm <name>', 'HMAC of the codes: SHA1, SHA256 or SHA512 (default: the URI\'s, else SHA1)')
+    .option('--digits <n>', 'code length, 6 or 8 (default: the URI\'s, else 6)')
+    .option('--period <seconds>', 'time step, 15 to 120 (default: the URI\'s, else 30)');
 
-  helpers.action<{ name: string }>(set, async (session, [rawAccount, rawKey], options) => {
-    const key = await readKeyArgument(rawKey);
+  helpers.action<{ name: string; algorithm?: string; digits?: string; period?: string }>(set, async (session, [rawAccount, rawKey], options) => {
+    const input = await readKeyArgument(rawKey);
+    // An otpauth URI brings its own parameters; the options override them.
+    const uri = input.trim().toLowerCase().startsWith('otpauth://') ? parseOtpauthUri(input.trim()) : undefined;
+    const settings = parseTotpSettings({
+      algorithm: options.algorithm ?? uri?.algorithm,
+      digits: options.digits ?? uri?.digits,
+      period: options.period ?? uri?.period,
+    });
     const installation = await session.open();
     const account = await helpers.requireAccount(installation, rawAccount);
-    const device = await provisionSecretKey(installation.context, session.actor, account, key, options.name);
+    const device = await provisionSecretKey(installation.context, session.actor, account, uri ? uri.secret : input, options.name, settings);
 
     session.output.result(
-      { account, device: { id: device.id, name: device.name, createdAt: isoTime(device.createdAt) } },
-      (result) => `Added device "${result.device.name}" (${result.device.id}) to ${result.account}; 2-Step Verification is on.`,
+      {
+        account,
+        device: { id: device.id, name: device.name, createdAt: isoTime(device.createdAt), algorithm: settings.algorithm.toUpperCase(), digits: settings.digits, period: settings.period },
+      },
+      (result) =>
+        `Added device "${result.device.name}" (${result.device.id}, ${result.device.algorithm}, ${result.device.digits} digits, ${result.device.period} s) to ${result.account}; 2-Step Verification is on.`,
     );
   });
 
