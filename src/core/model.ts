@@ -88,6 +88,10 @@ export const keys = {
   globalPolicy: 'settings:global-policy',
   lastUse: (account: string, id: string) => `last-use:${account}:${id}`,
   grant: (hash: string) => `grant:${hash}`,
+  grantPrefix: 'grant:',
+  /** A panel session, by a keyed hash of its id. */
+  webSession: (idHash: string) => `web-session:${idHash}`,
+  webSessionPrefix: 'web-session:',
   /** Claims are keyed by a hash of the secret key, so re-provisioning the same key cannot reopen used steps. */
   stepClaim: (account: string, secretKeyHash: string) => `${account}:${secretKeyHash}`,
   secondFactorFailures: (account: string) => `second-factor-failures:${account}`,

@@ -4,6 +4,7 @@ import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import Keyv, { type KeyvStoreAdapter, type StoredData } from 'keyv';
 import { storeUnavailable } from '../core/errors';
+import { keys } from '../core/model';
 import { isExpiredEntry, MAX_AUDIT_EVENTS, MAX_AUDIT_EVENTS_PER_ACCOUNT, type AuditEvent, type AuditQuery, type SecondFactorAttempt, type SecondFactorAttemptResult, type Store, type StoreEntry, type StoreWrite } from './types';
 
 const NAMESPACE = 'twostep';
@@ -19,6 +20,13 @@ const AUDIT_PRUNE_EVERY = 500;
  * many windowed increments in a process. Redis expires them itself.
  */
 const COUNTER_PRUNE_EVERY = 1000;
+/**
+ * Keys whose values are written with a time to live. keyv hides an expired value but leaves its
+ * row, so expired rows under these prefixes are deleted once per VALUE_PRUNE_EVERY such writes in
+ * a process. Redis expires them itself.
+ */
+const EXPIRING_PREFIXES = [keys.grantPrefix, keys.webSessionPrefix];
+const VALUE_PRUNE_EVERY = 1000;
 /** Rows per multi-row INSERT when importing; keeps each statement under SQLite's parameter limit. */
 const IMPORT_ROWS_PER_STATEMENT = 200;
 const AUDIT_COLUMNS = ['at', 'actor', 'action', 'account', 'ip', 'protocol', 'detail'] as const;
@@ -107,6 +115,11 @@ function prepareTransactions(db: Database.Database, statements: Statements) {
       return attempts === undefined ? { allowed, claimed } : { allowed, attempts, claimed };
     }).immediate,
   };
+}
+
+/** Returns the number of value writes with a time to live among `writes`. */
+function expiringWritesIn(writes: readonly StoreWrite[]): number {
+  return writes.filter((write) => write.type === 'set' && write.ttlMs !== undefined).length;
 }
 
 /** Returns whether an error is SQLite's "database is locked" (SQLITE_BUSY and its extended codes). */
@@ -244,6 +257,7 @@ export class SqliteStore implements Store {
   private connection?: Connection;
   private auditAppends = 0;
   private windowedIncrements = 0;
+  private expiringWrites = 0;
 
   constructor(
     readonly path: string,
@@ -375,6 +389,7 @@ export class SqliteStore implements Store {
 
   async set<T>(key: string, value: T, ttlMs?: number): Promise<void> {
     await this.keyvCall('write', () => this.keyv.set(key, value, ttlMs));
+    await this.countExpiringWrites(ttlMs === undefined ? 0 : 1);
   }
 
   async delete(key: string): Promise<boolean> {
@@ -477,14 +492,34 @@ export class SqliteStore implements Store {
     // the expiry, so keyv reads them back.
     await this.run('write', ({ transactions }) => transactions.writeMany(writes, Date.now()));
     await this.countAudits(writes);
+    await this.countExpiringWrites(expiringWritesIn(writes));
   }
 
   async attemptSecondFactor(attempt: SecondFactorAttempt): Promise<SecondFactorAttemptResult> {
     const result = await this.run('claim', ({ transactions }) => transactions.attemptSecondFactor(attempt, this.now(), Date.now()));
     if (result.claimed) {
       await this.countAudits(attempt.onClaim);
+      await this.countExpiringWrites(expiringWritesIn(attempt.onClaim));
     }
     return result;
+  }
+
+  /** Deletes expired values under EXPIRING_PREFIXES after every VALUE_PRUNE_EVERY writes with a time to live. */
+  private async countExpiringWrites(count: number): Promise<void> {
+    if (count > 0 && Math.floor((this.expiringWrites + count) / VALUE_PRUNE_EVERY) > Math.floor(this.expiringWrites / VALUE_PRUNE_EVERY)) {
+      await this.pruneExpiredValues();
+    }
+    this.expiringWrites += count;
+  }
+
+  /** Deletes the rows of expired values under EXPIRING_PREFIXES; keyv already reads them as absent. */
+  async pruneExpiredValues(): Promise<void> {
+    for (const prefix of EXPIRING_PREFIXES) {
+      // ';' follows ':' in ASCII, so the range is every key that starts with the prefix, read through the key index.
+      const start = `${NAMESPACE}:${prefix}`;
+      const end = `${start.slice(0, -1)};`;
+      await this.query('delete', `DELETE FROM ${TABLE} WHERE key > ? AND key < ? AND json_extract(value, '$.expires') <= ?`, start, end, Date.now());
+    }
   }
 
   /** Trims the audit log after every AUDIT_PRUNE_EVERY appended events. */

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { TwoStepContext } from '../core/context';
+import { keys } from '../core/model';
 import { isLoopbackHost, type HttpSettings } from './settings';
 
 /**
@@ -32,7 +33,6 @@ export interface SessionData {
   notice?: string;
 }
 
-const SESSION_KEY_PREFIX = 'web-session:';
 /** An unfinished sign-in (password given, code not yet) lasts at most this long. */
 const PENDING_SIGN_IN_MS = 600_000;
 const SESSION_ID_BYTES = 32;
@@ -109,7 +109,7 @@ export class SessionManager {
   ) {}
 
   private storeKey(id: string): string {
-    return SESSION_KEY_PREFIX + this.context.secrets.hash('web-session', id);
+    return keys.webSession(this.context.secrets.hash('web-session', id));
   }
 
   /**

@@ -130,6 +130,39 @@ describe('SQLite expired counters', () => {
   });
 });
 
+describe('SQLite expired values', () => {
+  it('deleted every 1,000 writes with a time to live', async () => {
+    const folder = mkdtempSync(join(tmpdir(), 'twostep-sqlite-values-'));
+    const path = join(folder, 'store.sqlite');
+    const store = new SqliteStore(path);
+    const rows = () => {
+      const reader = new Database(path, { readonly: true });
+      try {
+        return (reader.prepare("SELECT COUNT(*) AS count FROM keyv WHERE key LIKE 'twostep:%'").get() as { count: number }).count;
+      } finally {
+        reader.close();
+      }
+    };
+    try {
+      await store.set('account:kept@example.org', { devices: [] });
+      await store.set('web-session:live', { stage: 'signed-in' }, 60_000);
+      for (let i = 0; i < 998; i++) {
+        await store.set(`grant:old-${i}`, { account: 'a@example.org' }, 1);
+      }
+      // keyv judges expiry by the wall clock.
+      await new Promise((resolvePause) => setTimeout(resolvePause, 20));
+      assert.equal(rows(), 1000, 'expired rows stay until the next pruning point');
+
+      await store.set('grant:new', { account: 'a@example.org' }, 60_000);
+      assert.equal(rows(), 3, 'the account, the live session and the new grant');
+      assert.deepEqual(await store.get('web-session:live'), { stage: 'signed-in' });
+    } finally {
+      await store.close();
+      rmSync(folder, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('SQLite file locked by another connection', () => {
   let folder: string;
   let path: string;
