@@ -98,19 +98,22 @@ describe('SQLite audit log limits', () => {
   });
 });
 
+/** Counts rows through a read-only connection of its own, as another process sees them. */
+function countRows(path: string, sql: string): number {
+  const reader = new Database(path, { readonly: true });
+  try {
+    return (reader.prepare(sql).get() as { count: number }).count;
+  } finally {
+    reader.close();
+  }
+}
+
 describe('SQLite expired counters', () => {
   it('deleted every 1,000 windowed increments', async () => {
     const folder = mkdtempSync(join(tmpdir(), 'twostep-sqlite-counters-'));
     let now = 1_000_000;
     const store = new SqliteStore(join(folder, 'store.sqlite'), () => now);
-    const rows = () => {
-      const reader = new Database(join(folder, 'store.sqlite'), { readonly: true });
-      try {
-        return (reader.prepare('SELECT COUNT(*) AS count FROM twostep_counters').get() as { count: number }).count;
-      } finally {
-        reader.close();
-      }
-    };
+    const rows = () => countRows(join(folder, 'store.sqlite'), 'SELECT COUNT(*) AS count FROM twostep_counters');
     try {
       await store.increment('lock:kept');
       for (let i = 0; i < 999; i++) {
@@ -135,14 +138,7 @@ describe('SQLite expired values', () => {
     const folder = mkdtempSync(join(tmpdir(), 'twostep-sqlite-values-'));
     const path = join(folder, 'store.sqlite');
     const store = new SqliteStore(path);
-    const rows = () => {
-      const reader = new Database(path, { readonly: true });
-      try {
-        return (reader.prepare("SELECT COUNT(*) AS count FROM keyv WHERE key LIKE 'twostep:%'").get() as { count: number }).count;
-      } finally {
-        reader.close();
-      }
-    };
+    const rows = () => countRows(path, "SELECT COUNT(*) AS count FROM keyv WHERE key LIKE 'twostep:%'");
     try {
       await store.set('account:kept@example.org', { devices: [] });
       await store.set('web-session:live', { stage: 'signed-in' }, 60_000);
