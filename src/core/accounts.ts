@@ -70,22 +70,21 @@ export async function startPairing(context: TwoStepContext, actor: Actor, rawAcc
   const name = parseName(rawName, 'device');
   const secretKey = generateSecretKey();
   const now = context.now();
-  const pending: PendingDeviceRecord = {
-    id: randomId(),
-    name,
-    encryptedKey: context.secrets.encrypt(secretKey),
-    settings: DEFAULT_TOTP_SETTINGS,
-    createdAt: now,
-    expiresAt: now + context.options.pendingDeviceTtlMs,
-  };
-  await updateAccount(context, account, (record) => ({ ...record, pendingDevice: pending }));
+  let pending: PendingDeviceRecord | undefined;
+  await updateAccount(context, account, (record) => {
+    // The code is split off the password by its length, so a new device uses the length of the
+    // account's devices: 8 digits when they were provisioned with 8.
+    const settings: TotpSettings = { ...DEFAULT_TOTP_SETTINGS, digits: record.devices[0]?.settings.digits ?? DEFAULT_TOTP_SETTINGS.digits };
+    pending = { id: randomId(), name, encryptedKey: context.secrets.encrypt(secretKey), settings, createdAt: now, expiresAt: now + context.options.pendingDeviceTtlMs };
+    return { ...record, pendingDevice: pending };
+  });
   await audit(context, actor, 'device-pairing-started', account, name);
   return {
-    deviceId: pending.id,
+    deviceId: pending!.id,
     secretKey,
     formattedKey: formatSecretKey(secretKey),
-    otpauthUri: buildOtpauthUri(context.options.issuer, account, secretKey),
-    expiresAt: pending.expiresAt,
+    otpauthUri: buildOtpauthUri(context.options.issuer, account, secretKey, pending!.settings),
+    expiresAt: pending!.expiresAt,
   };
 }
 
@@ -119,6 +118,7 @@ export async function confirmPairing(context: TwoStepContext, actor: Actor, rawA
     if (current.pendingDevice?.id !== pending.id) {
       throw new TwoStepError('ERR_CONFLICT', 'the pairing was replaced by another one: start again');
     }
+    checkCodeLength(current, device.settings);
     const { pendingDevice: _confirmed, ...rest } = current;
     const first = current.devices.length === 0;
     recoveryCodes = first ? Array.from({ length: RECOVERY_CODE_COUNT }, generateRecoveryCode) : undefined;
@@ -166,16 +166,21 @@ export async function provisionSecretKey(
  *   another number of digits: the code is split off the password by its length.
  */
 function checkNewDeviceKey(context: TwoStepContext, record: AccountRecord, secretKey: string, settings: TotpSettings): void {
-  const digits = record.devices[0]?.settings.digits;
-  if (digits !== undefined && digits !== settings.digits) {
-    throw new TwoStepError(
-      'ERR_CONFLICT',
-      `${record.account} has devices with ${digits}-digit codes, and all devices of an account must use the same number of digits: provision the key with ${digits} digits, or revoke the other devices first`,
-    );
-  }
+  checkCodeLength(record, settings);
   const same = record.devices.find((device) => context.secrets.decrypt(device.encryptedKey) === secretKey);
   if (same) {
     throw new TwoStepError('ERR_CONFLICT', `${record.account} already has this secret key on device "${same.name}" (${same.id})`);
+  }
+}
+
+/** @throws TwoStepError ERR_CONFLICT when a device of the account uses another number of digits than `settings`. */
+function checkCodeLength(record: AccountRecord, settings: TotpSettings): void {
+  const other = record.devices.find((device) => device.settings.digits !== settings.digits);
+  if (other) {
+    throw new TwoStepError(
+      'ERR_CONFLICT',
+      `${record.account} has devices with ${other.settings.digits}-digit codes, and all devices of an account must use the same number of digits: use ${other.settings.digits} digits, or revoke the other devices first`,
+    );
   }
 }
 

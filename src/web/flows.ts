@@ -183,11 +183,13 @@ export interface PairingView {
   /** The QR code of the otpauth link as an SVG document, rendered here (never by a third party). */
   readonly qrSvg: string;
   readonly expiresAt: number;
+  /** Length of the device's codes: the length of the account's other devices. */
+  readonly digits: number;
 }
 
-async function pairingView(deviceName: string, secretKey: string, otpauthUri: string, expiresAt: number): Promise<PairingView> {
+async function pairingView(deviceName: string, secretKey: string, otpauthUri: string, expiresAt: number, digits: number): Promise<PairingView> {
   const qrSvg = await QRCode.toString(otpauthUri, { type: 'svg', errorCorrectionLevel: 'M', margin: 2 });
-  return { deviceName, secretKey, formattedKey: formatSecretKey(secretKey), otpauthUri, qrSvg, expiresAt };
+  return { deviceName, secretKey, formattedKey: formatSecretKey(secretKey), otpauthUri, qrSvg, expiresAt, digits };
 }
 
 /** Starts pairing a device: a new pending secret key that counts only after its first code. */
@@ -201,7 +203,7 @@ export async function startDevicePairing(web: WebContext, request: FastifyReques
   }
   const started = await core(() => startPairing(context, actorOf(request), account, name));
   const { record } = await core(() => loadAccountState(context, account));
-  return pairingView(record.pendingDevice?.name ?? name, started.secretKey, started.otpauthUri, started.expiresAt);
+  return pairingView(record.pendingDevice?.name ?? name, started.secretKey, started.otpauthUri, started.expiresAt, record.pendingDevice?.settings.digits ?? 6);
 }
 
 /** Returns the pairing waiting for its first code, or undefined when none is pending or it expired. */
@@ -214,7 +216,7 @@ export async function loadPendingPairing(web: WebContext, request: FastifyReques
     return undefined;
   }
   const secretKey = await core(async () => context.secrets.decrypt(pending.encryptedKey));
-  return pairingView(pending.name, secretKey, buildOtpauthUri(context.options.issuer, account, secretKey, pending.settings), pending.expiresAt);
+  return pairingView(pending.name, secretKey, buildOtpauthUri(context.options.issuer, account, secretKey, pending.settings), pending.expiresAt, pending.settings.digits);
 }
 
 export interface ConfirmedPairing {
