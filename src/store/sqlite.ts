@@ -117,9 +117,9 @@ function prepareTransactions(db: Database.Database, statements: Statements) {
   };
 }
 
-/** Returns the number of value writes with a time to live among `writes`. */
-function expiringWritesIn(writes: readonly StoreWrite[]): number {
-  return writes.filter((write) => write.type === 'set' && write.ttlMs !== undefined).length;
+/** Returns whether adding `added` to reach `total` passed a multiple of `every`. */
+function reachesMultiple(total: number, added: number, every: number): boolean {
+  return added > 0 && Math.floor(total / every) > Math.floor((total - added) / every);
 }
 
 /** Returns whether an error is SQLite's "database is locked" (SQLITE_BUSY and its extended codes). */
@@ -389,7 +389,9 @@ export class SqliteStore implements Store {
 
   async set<T>(key: string, value: T, ttlMs?: number): Promise<void> {
     await this.keyvCall('write', () => this.keyv.set(key, value, ttlMs));
-    await this.countExpiringWrites(ttlMs === undefined ? 0 : 1);
+    if (ttlMs !== undefined) {
+      await this.countWrites(0, 1);
+    }
   }
 
   async delete(key: string): Promise<boolean> {
@@ -444,8 +446,11 @@ export class SqliteStore implements Store {
     const now = this.now();
     const expires = ttlMs === undefined ? null : now + ttlMs;
     const count = await this.run('increment', ({ statements }) => Number(statements.increment.get(key, expires, now, now)!.count));
-    if (ttlMs !== undefined && ++this.windowedIncrements % COUNTER_PRUNE_EVERY === 0) {
-      await this.pruneExpiredCounters();
+    if (ttlMs !== undefined) {
+      this.windowedIncrements += 1;
+      if (reachesMultiple(this.windowedIncrements, 1, COUNTER_PRUNE_EVERY)) {
+        await this.pruneExpiredCounters();
+      }
     }
     return count;
   }
@@ -491,25 +496,45 @@ export class SqliteStore implements Store {
     // still gets its writes in. Values use keyv's row key and envelope, with keyv's clock for
     // the expiry, so keyv reads them back.
     await this.run('write', ({ transactions }) => transactions.writeMany(writes, Date.now()));
-    await this.countAudits(writes);
-    await this.countExpiringWrites(expiringWritesIn(writes));
+    await this.countWritesIn(writes);
   }
 
   async attemptSecondFactor(attempt: SecondFactorAttempt): Promise<SecondFactorAttemptResult> {
     const result = await this.run('claim', ({ transactions }) => transactions.attemptSecondFactor(attempt, this.now(), Date.now()));
     if (result.claimed) {
-      await this.countAudits(attempt.onClaim);
-      await this.countExpiringWrites(expiringWritesIn(attempt.onClaim));
+      await this.countWritesIn(attempt.onClaim);
     }
     return result;
   }
 
-  /** Deletes expired values under EXPIRING_PREFIXES after every VALUE_PRUNE_EVERY writes with a time to live. */
-  private async countExpiringWrites(count: number): Promise<void> {
-    if (count > 0 && Math.floor((this.expiringWrites + count) / VALUE_PRUNE_EVERY) > Math.floor(this.expiringWrites / VALUE_PRUNE_EVERY)) {
+  /** Counts the audit events and the values with a time to live among `writes` (see countWrites). */
+  private async countWritesIn(writes: readonly StoreWrite[]): Promise<void> {
+    let audits = 0;
+    let expiring = 0;
+    for (const write of writes) {
+      if (write.type === 'audit') {
+        audits += 1;
+      } else if (write.type === 'set' && write.ttlMs !== undefined) {
+        expiring += 1;
+      }
+    }
+    await this.countWrites(audits, expiring);
+  }
+
+  /**
+   * Adds written audit events and values with a time to live to this process's totals. Trims
+   * the audit log after every AUDIT_PRUNE_EVERY events and deletes expired values after every
+   * VALUE_PRUNE_EVERY such values.
+   */
+  private async countWrites(audits: number, expiring: number): Promise<void> {
+    this.auditAppends += audits;
+    this.expiringWrites += expiring;
+    if (reachesMultiple(this.auditAppends, audits, AUDIT_PRUNE_EVERY)) {
+      await this.pruneAudit();
+    }
+    if (reachesMultiple(this.expiringWrites, expiring, VALUE_PRUNE_EVERY)) {
       await this.pruneExpiredValues();
     }
-    this.expiringWrites += count;
   }
 
   /** Deletes the rows of expired values under EXPIRING_PREFIXES; keyv already reads them as absent. */
@@ -520,15 +545,6 @@ export class SqliteStore implements Store {
       const end = `${start.slice(0, -1)};`;
       await this.query('delete', `DELETE FROM ${TABLE} WHERE key > ? AND key < ? AND json_extract(value, '$.expires') <= ?`, start, end, Date.now());
     }
-  }
-
-  /** Trims the audit log after every AUDIT_PRUNE_EVERY appended events. */
-  private async countAudits(writes: readonly StoreWrite[]): Promise<void> {
-    const audits = writes.filter((write) => write.type === 'audit').length;
-    if (audits > 0 && Math.floor((this.auditAppends + audits) / AUDIT_PRUNE_EVERY) > Math.floor(this.auditAppends / AUDIT_PRUNE_EVERY)) {
-      await this.pruneAudit();
-    }
-    this.auditAppends += audits;
   }
 
   /** Drops the events past MAX_AUDIT_EVENTS_PER_ACCOUNT for any account and past MAX_AUDIT_EVENTS in all. */

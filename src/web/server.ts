@@ -148,8 +148,8 @@ export async function buildHttpService(installation: Installation, options: Http
     }
     done();
   });
-  // A failed session write sends the error reply through onSend again, which must not wait for
-  // the same write a second time: each request's session is saved at most once.
+  // A failed session write sends the error reply through onSend again. The set below lets each
+  // request save its session once, so the error reply does not wait for the same write.
   const saveTried = new WeakSet<FastifyRequest>();
   app.addHook('onSend', async (request, reply, payload) => {
     if (request.session && !saveTried.has(request)) {

@@ -98,7 +98,7 @@ describe('SQLite audit log limits', () => {
   });
 });
 
-/** Counts rows through a read-only connection of its own, as another process sees them. */
+/** Counts rows through a read-only connection of its own, as another process would read them. */
 function countRows(path: string, sql: string): number {
   const reader = new Database(path, { readonly: true });
   try {
