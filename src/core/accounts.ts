@@ -363,6 +363,7 @@ export async function unlockAccount(context: TwoStepContext, actor: Actor, rawAc
 export interface DeviceStatus {
   readonly id: string;
   readonly name: string;
+  readonly settings: TotpSettings;
   readonly createdAt: number;
   readonly lastUse?: LastUse;
 }
@@ -404,7 +405,13 @@ export async function getAccountStatus(context: TwoStepContext, rawAccount: stri
     accountClass: record.accountClass,
     accountPolicy: record.policy,
     enrolled: record.devices.length > 0,
-    devices: record.devices.map((device) => ({ id: device.id, name: device.name, createdAt: device.createdAt, lastUse: lastUse.get(device.id) })),
+    devices: record.devices.map((device) => ({
+      id: device.id,
+      name: device.name,
+      settings: device.settings,
+      createdAt: device.createdAt,
+      lastUse: lastUse.get(device.id),
+    })),
     appPasswords: record.appPasswords.map((entry) => ({
       id: entry.id,
       name: entry.name,

@@ -66,6 +66,32 @@ describe('cli: devices, status, unlock, accounts and audit', function () {
     assertFailure(await cli.run(['devices', 'revoke', 'bob@example.org']), 1, /account bob@example.org not found/);
   });
 
+  it('shows TOTP settings per device', async () => {
+    await cli.json(['secret', 'set', alice, RFC_KEY, '--name', 'Phone']);
+    await cli.json(['secret', 'set', alice, 'JBSWY3DPEHPK3PXP', '--name', 'Token', '--algorithm', 'sha256', '--period', '60']);
+    const expected = [
+      { name: 'Phone', algorithm: 'SHA1', digits: 6, period: 30 },
+      { name: 'Token', algorithm: 'SHA256', digits: 6, period: 60 },
+    ];
+    type SettingsJson = { devices: { name: string; algorithm: string; digits: number; period: number }[] };
+    const settingsOf = (document: SettingsJson) =>
+      document.devices.map(({ name, algorithm, digits, period }) => ({ name, algorithm, digits, period }));
+
+    assert.deepEqual(settingsOf(await cli.json<SettingsJson>(['status', alice])), expected);
+    assert.deepEqual(settingsOf(await cli.json<SettingsJson>(['devices', 'list', alice])), expected);
+    const listed = await cli.json<{ accounts: SettingsJson[] }>(['accounts', 'list']);
+    assert.deepEqual(settingsOf(listed.accounts[0]), expected);
+
+    const statusText = await cli.run(['status', alice]);
+    assert.match(statusText.stdout, /^ {2}ID\s+NAME\s+CREATED\s+LAST USED\s+TOTP$/m);
+    assert.match(statusText.stdout, /^ {2}\S+\s+Phone\s+\S+\s+never\s+SHA1, 6 digits, 30 s$/m);
+    assert.match(statusText.stdout, /^ {2}\S+\s+Token\s+\S+\s+never\s+SHA256, 6 digits, 60 s$/m);
+    const listText = await cli.run(['devices', 'list', alice]);
+    assert.match(listText.stdout, /^ID\s+NAME\s+CREATED\s+LAST USED\s+TOTP$/m);
+    assert.match(listText.stdout, /^\S+\s+Phone\s+\S+\s+never\s+SHA1, 6 digits, 30 s$/m);
+    assert.match(listText.stdout, /^\S+\s+Token\s+\S+\s+never\s+SHA256, 6 digits, 60 s$/m);
+  });
+
   it('shows the full status', async () => {
     await cli.json(['secret', 'set', alice, RFC_KEY]);
     await cli.json(['recovery-codes', alice]);

@@ -9,7 +9,7 @@ export function register(program: Command, helpers: CliHelpers): void {
 
   const list = group
     .command('list')
-    .description('list the devices with their creation and last use')
+    .description('list the devices with their creation, last use and TOTP settings (algorithm, digits, time step)')
     .argument('<account>', 'the mail login, user@example.org');
 
   helpers.action(list, async (session, [rawAccount]) => {
