@@ -207,29 +207,93 @@ export interface ParsedOtpauthUri {
   readonly period: number;
 }
 
-/** Parses an otpauth TOTP URI as an authenticator app does. */
-export function parseOtpauthUri(uri: string): ParsedOtpauthUri {
-  const match = /^otpauth:\/\/totp\/([^?]*)\?(.*)$/.exec(uri);
-  if (!match) {
-    throw new TwoStepError('ERR_INVALID_INPUT', 'invalid otpauth URI: expected otpauth://totp/LABEL?PARAMETERS');
+/** The form `parseOtpauthUri` accepts, quoted in its error messages. */
+const OTPAUTH_FORM = 'otpauth://totp/LABEL?secret=KEY&PARAMETERS';
+
+/** Tests whether `input` starts with a URI scheme. A base32 secret key has no colon, so it never does. */
+export function hasUriScheme(input: string): boolean {
+  return /^[A-Za-z][A-Za-z0-9+.-]*:/.test(input);
+}
+
+function invalidUri(reason: string): TwoStepError {
+  return new TwoStepError('ERR_INVALID_INPUT', `invalid otpauth URI: ${reason}`);
+}
+
+/** Decodes one percent-encoded part of the URI. Its error names the part and never shows the value. */
+function decodeUriPart(value: string, part: string): string {
+  try {
+    return decodeURIComponent(value);
+  } catch {
+    throw invalidUri(`the ${part} has a broken percent-encoding (% must be followed by two hex digits of UTF-8)`);
   }
-  const labelParts = match[1].split(':');
+}
+
+function parseWholeNumber(parameters: ReadonlyMap<string, string>, name: 'digits' | 'period', fallback: number): number {
+  const value = parameters.get(name);
+  if (value === undefined) {
+    return fallback;
+  }
+  if (!/^[0-9]+$/.test(value)) {
+    throw invalidUri(`the ${name} parameter ${JSON.stringify(value)} is not a whole number`);
+  }
+  return Number(value);
+}
+
+/**
+ * Parses an otpauth TOTP URI as an authenticator app does. Scheme and type are matched in any
+ * case. Error messages name the part that is wrong but never show the secret key.
+ * @throws TwoStepError ERR_INVALID_INPUT for another scheme or type, a missing or empty secret
+ * parameter, a broken percent-encoding or a digits or period parameter that is not a number.
+ */
+export function parseOtpauthUri(uri: string): ParsedOtpauthUri {
+  const scheme = /^([A-Za-z][A-Za-z0-9+.-]*):/.exec(uri)?.[1];
+  if (scheme === undefined) {
+    throw invalidUri(`expected ${OTPAUTH_FORM}`);
+  }
+  if (scheme.toLowerCase() !== 'otpauth') {
+    throw invalidUri(`the scheme is ${JSON.stringify(scheme)}, expected ${OTPAUTH_FORM}`);
+  }
+
+  const match = /^otpauth:\/\/([^/?]*)(?:\/([^?]*))?(?:\?(.*))?$/is.exec(uri);
+  if (!match) {
+    throw invalidUri(`expected ${OTPAUTH_FORM}`);
+  }
+  const [, type, label = '', query] = match;
+  if (type.toLowerCase() === 'hotp') {
+    throw invalidUri('type hotp (counter-based codes) is not supported: TwoStep verifies time-based codes, so give an otpauth://totp/ URI');
+  }
+  if (type.toLowerCase() !== 'totp') {
+    throw invalidUri(`the type is ${JSON.stringify(type)}, expected totp as in ${OTPAUTH_FORM}`);
+  }
+
+  const labelParts = label.split(':');
   if (labelParts.length > 2) {
-    throw new TwoStepError('ERR_INVALID_INPUT', 'invalid otpauth URI: the label has more than one separator colon');
+    throw invalidUri('the label has more than one separator colon');
   }
   const parameters = new Map<string, string>();
-  for (const pair of match[2].split('&')) {
+  for (const pair of (query ?? '').split('&')) {
+    if (pair === '') {
+      continue;
+    }
     const [name, value = ''] = pair.split('=');
-    parameters.set(name, decodeURIComponent(value));
+    parameters.set(name, decodeUriPart(value, `${name} parameter`));
   }
-  const account = decodeURIComponent(labelParts[labelParts.length - 1]);
-  const issuer = parameters.get('issuer') ?? (labelParts.length === 2 ? decodeURIComponent(labelParts[0]) : '');
+
+  const secret = parameters.get('secret');
+  if (secret === undefined) {
+    throw invalidUri(`it has no secret parameter, expected ${OTPAUTH_FORM}`);
+  }
+  if (secret.trim() === '') {
+    throw invalidUri('the secret parameter is empty');
+  }
+  const account = decodeUriPart(labelParts[labelParts.length - 1], 'label');
+  const issuer = parameters.get('issuer') ?? (labelParts.length === 2 ? decodeUriPart(labelParts[0], 'label') : '');
   return {
     issuer,
     account,
-    secret: parameters.get('secret') ?? '',
+    secret,
     algorithm: parameters.get('algorithm') ?? 'SHA1',
-    digits: Number(parameters.get('digits') ?? 6),
-    period: Number(parameters.get('period') ?? 30),
+    digits: parseWholeNumber(parameters, 'digits', 6),
+    period: parseWholeNumber(parameters, 'period', 30),
   };
 }

@@ -61,6 +61,22 @@ describe('cli: secret and code', function () {
     assert.ok(expected.includes(codeOutput.codes[0].code), `${codeOutput.codes[0].code} is one of ${expected.join(', ')}`);
   });
 
+  it('rejects malformed otpauth URIs clearly', async () => {
+    const cases: [string, RegExp][] = [
+      [`otpauth://totp/Old:${account}?issuer=Old&digits=6`, /^twostep: invalid otpauth URI: it has no secret parameter, expected otpauth:\/\/totp\/LABEL\?secret=KEY/],
+      [`otpauth://totp/Old:${account}?secret=&issuer=Old`, /^twostep: invalid otpauth URI: the secret parameter is empty$/],
+      [`otpauth://hotp/Old:${account}?secret=${RFC_KEY}&counter=0`, /^twostep: invalid otpauth URI: type hotp \(counter-based codes\) is not supported/],
+      [`https://old.example.org/totp?secret=${RFC_KEY}`, /^twostep: invalid otpauth URI: the scheme is "https"/],
+    ];
+    for (const [uri, message] of cases) {
+      const result = await cli.run(['secret', 'set', account, uri]);
+      assertFailure(result, 1, message);
+      assert.doesNotMatch(result.stderr, /invalid secret key/);
+      assert.ok(!result.stderr.includes(RFC_KEY), `stderr shows the secret key: ${result.stderr}`);
+    }
+    assert.equal((await cli.json<StatusJson>(['status', account])).devices.length, 0);
+  });
+
   it('options override the defaults', async () => {
     const result = await cli.json<{ device: { algorithm: string; digits: number; period: number } }>(['secret', 'set', account, RFC_KEY, '--algorithm', 'sha512', '--digits', '8']);
     assert.deepEqual([result.device.algorithm, result.device.digits, result.device.period], ['SHA512', 8, 30]);

@@ -214,6 +214,43 @@ describe('totp', () => {
       assert.ok(!uri.includes('='.repeat(2)), uri);
     });
 
+    it('rejects malformed URIs by what is wrong', () => {
+      const key = 'JBSWY3DPEHPK3PXP';
+      const cases: [string, RegExp][] = [
+        ['otpauth://totp/Example:a@example.org?issuer=Example&digits=6', /^invalid otpauth URI: it has no secret parameter, expected otpauth:\/\/totp\/LABEL\?secret=KEY/],
+        ['otpauth://totp/Example:a@example.org', /^invalid otpauth URI: it has no secret parameter/],
+        ['otpauth://totp/Example:a@example.org?secret=&issuer=Example', /^invalid otpauth URI: the secret parameter is empty$/],
+        ['otpauth://totp/Example:a@example.org?secret', /^invalid otpauth URI: the secret parameter is empty$/],
+        [`otpauth://hotp/Example:a@example.org?secret=${key}&counter=0`, /^invalid otpauth URI: type hotp \(counter-based codes\) is not supported/],
+        [`otpauth://motp/Example:a@example.org?secret=${key}`, /^invalid otpauth URI: the type is "motp", expected totp/],
+        [`https://example.org/totp/a@example.org?secret=${key}`, /^invalid otpauth URI: the scheme is "https", expected otpauth:\/\/totp\//],
+        [`otpauth:/totp/a@example.org?secret=${key}`, /^invalid otpauth URI: expected otpauth:\/\/totp\/LABEL\?secret=KEY/],
+        [`otpauth://totp/a@example.org?secret=${key}%G1`, /^invalid otpauth URI: the secret parameter has a broken percent-encoding/],
+        [`otpauth://totp/a%E0@example.org?secret=${key}`, /^invalid otpauth URI: the label has a broken percent-encoding/],
+        [`otpauth://totp/a@example.org?secret=${key}&digits=six`, /^invalid otpauth URI: the digits parameter "six" is not a whole number$/],
+        [`otpauth://totp/a@example.org?secret=${key}&period=`, /^invalid otpauth URI: the period parameter "" is not a whole number$/],
+      ];
+      for (const [uri, message] of cases) {
+        assert.throws(
+          () => parseOtpauthUri(uri),
+          (error: unknown) => {
+            assert.ok(isTwoStepError(error, 'ERR_INVALID_INPUT'), `${uri}: ${String(error)}`);
+            assert.match(error.message, message, uri);
+            assert.ok(!error.message.includes(key), `the message shows the secret key: ${error.message}`);
+            return true;
+          },
+        );
+      }
+    });
+
+    it('accepts scheme and type in any case', () => {
+      const parsed = parseOtpauthUri('OTPAUTH://TOTP/Example:a@example.org?secret=JBSWY3DPEHPK3PXP&digits=8&period=60&');
+      assert.equal(parsed.secret, 'JBSWY3DPEHPK3PXP');
+      assert.equal(parsed.account, 'a@example.org');
+      assert.equal(parsed.digits, 8);
+      assert.equal(parsed.period, 60);
+    });
+
     it('parses back to the same issuer and account', () => {
       fc.assert(
         fc.property(fc.string({ minLength: 1, maxLength: 30 }), fc.string({ minLength: 1, maxLength: 30 }), (issuer, account) => {

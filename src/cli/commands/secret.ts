@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import QRCode from 'qrcode';
 import { provisionSecretKey, resetSecretKey } from '../../core/accounts';
-import { parseOtpauthUri, parseTotpSettings } from '../../core/totp';
+import { hasUriScheme, parseOtpauthUri, parseTotpSettings } from '../../core/totp';
 import { InputError } from '../errors';
 import type { CliHelpers } from '../helpers';
 import { isoTime } from '../output';
@@ -34,8 +34,9 @@ export function register(program: Command, helpers: CliHelpers): void {
 
   helpers.action<{ name: string; algorithm?: string; digits?: string; period?: string }>(set, async (session, [rawAccount, rawKey], options) => {
     const input = await readKeyArgument(rawKey);
-    // An otpauth URI brings its own parameters; the options override them.
-    const uri = input.trim().toLowerCase().startsWith('otpauth://') ? parseOtpauthUri(input.trim()) : undefined;
+    // An otpauth URI brings its own parameters, and the options override them. Any input with a
+    // scheme is read as a URI, so a wrong scheme is reported as such rather than as bad base32.
+    const uri = hasUriScheme(input.trim()) ? parseOtpauthUri(input.trim()) : undefined;
     const settings = parseTotpSettings({
       algorithm: options.algorithm ?? uri?.algorithm,
       digits: options.digits ?? uri?.digits,
