@@ -1,6 +1,7 @@
 import { isIP } from 'node:net';
 import { accountForLog, domainOf, normalizeAccount, stripControlCharacters } from '../core/account';
 import type { TwoStepContext } from '../core/context';
+import { processFaultLog } from '../core/fault-log';
 import { decideLogin, type LoginDecision } from '../core/login';
 import { backendFor, type BackendRouting, type MailProtocol } from './backend-servers';
 import { IMAP_REJECT, IMAP_TEMPORARY, POP3_REJECT, POP3_TEMPORARY, SMTP_REJECT, SMTP_TEMPORARY, splitSmtpReply } from './replies';
@@ -86,19 +87,40 @@ function domainOfUser(user: string): string | undefined {
   }
 }
 
-/** Logs that no mail server is configured for the account's domain and returns a temporary failure. */
-function noBackend(context: TwoStepContext, account: string, protocol: MailProtocol): NginxAuthHeaders {
+/**
+ * Returns a temporary failure because no mail server is configured for the protocol and the
+ * account's domain. Every client of such a domain retries, so the line is written once a minute
+ * per protocol and domain with a count of the requests in between. The fault log that counts
+ * them is shared by the process unless the context brings its own.
+ */
+function noBackend(context: TwoStepContext, account: string, domain: string, protocol: MailProtocol): NginxAuthHeaders {
+  const repeats = (context.faultLog ?? processFaultLog).count(`nginx no-backend ${protocol} ${domain}`, context.now());
+  if (repeats === undefined) {
+    return temporaryFailure(protocol);
+  }
+
+  const fix = `set [nginx] ${protocol}_server or [nginx_domains] ${domain}.${protocol} in twostep.ini`;
+  const counted = repeats > 0 ? ` (${repeats} more requests answered this way since the last line)` : '';
   context.logger.error(
-    { event: 'nginx-auth', account: accountForLog(account), protocol, result: 'temporary-failure', reason: 'no-backend' },
-    `no backend server for ${protocol}: set [nginx] ${protocol}_server in twostep.ini`,
+    {
+      event: 'nginx-auth',
+      account: accountForLog(account),
+      domain,
+      protocol,
+      result: 'temporary-failure',
+      reason: 'no-backend',
+      repeats_since_last_log: repeats > 0 ? repeats : undefined,
+    },
+    `no backend server for ${protocol} at ${domain}: ${fix}${counted}`,
   );
   return temporaryFailure(protocol);
 }
 
 function acceptance(context: TwoStepContext, routing: BackendRouting, protocol: MailProtocol, secret: string, decision: Extract<LoginDecision, { outcome: 'accepted' }>): NginxAuthHeaders {
-  const server = backendFor(routing, protocol, domainOf(decision.account));
+  const domain = domainOf(decision.account);
+  const server = backendFor(routing, protocol, domain);
   if (!server) {
-    return noBackend(context, decision.account, protocol);
+    return noBackend(context, decision.account, domain, protocol);
   }
   // The backend never sees a verification code: it gets the master credential, the password
   // without the code, or (for an app password, which holds no code) the app password itself.
@@ -143,7 +165,7 @@ export async function answerNginxAuth(
   // that never reaches a mail server.
   const domain = domainOfUser(user);
   if (domain !== undefined && !backendFor(routing, protocol, domain)) {
-    return { status: 200, headers: noBackend(context, user, protocol) };
+    return { status: 200, headers: noBackend(context, user, domain, protocol) };
   }
 
   const decision = await decideLogin(context, { account: user, secret, protocol, ip });

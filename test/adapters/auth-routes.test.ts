@@ -6,9 +6,11 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import { AUTH_KEY_FILE_NAME, loadAuthKey } from '../../src/adapters/auth-key';
 import { registerAuthRoutes } from '../../src/adapters/auth-routes';
 import { parseBackendRouting } from '../../src/adapters/backend-servers';
-import { decodeNginxValue } from '../../src/adapters/nginx';
+import { answerNginxAuth, decodeNginxValue } from '../../src/adapters/nginx';
+import { IMAP_TEMPORARY } from '../../src/adapters/replies';
 import { provisionSecretKey } from '../../src/core/accounts';
 import type { LogFields, Logger } from '../../src/core/context';
+import { FaultLog } from '../../src/core/fault-log';
 import { createTestInstallation, RFC_KEY, type TestInstallation } from '../helpers/installation';
 import { freePort } from '../helpers/ports';
 
@@ -95,7 +97,8 @@ describe('auth endpoints', function () {
     await installation.passwdFile!.setPassword(OTHER, PASSWORD, 'SHA512-CRYPT');
     await provisionSecretKey(installation.context, { actor: 'test' }, ACCOUNT, RFC_KEY, 'Phone');
     app = Fastify();
-    await registerAuthRoutes(app, { ...installation, context: { ...installation.context, logger } });
+    // A fault log of its own, so no-backend lines of other tests in this process are not counted here.
+    await registerAuthRoutes(app, { ...installation, context: { ...installation.context, logger, faultLog: new FaultLog() } });
     port = await freePort();
     await app.listen({ host: '127.0.0.1', port });
     key = await loadAuthKey(installation);
@@ -181,6 +184,54 @@ describe('auth endpoints', function () {
       assert.ok(logged.some((entry) => entry.fields.reason === 'no-backend'));
       // Deciding would use up a code and record a login that never reaches a mail server.
       assert.ok(!logged.some((entry) => entry.fields.event === 'login'), JSON.stringify(logged));
+    });
+
+    it('logs no backend once a minute per protocol and domain', async function () {
+      const context = { ...installation.context, logger, faultLog: new FaultLog() };
+      const routing = parseBackendRouting({});
+      const request = (user: string, protocol: string) =>
+        answerNginxAuth(context, routing, {
+          'auth-method': 'plain',
+          'auth-user': nginxEscape(user),
+          'auth-pass': nginxEscape(PASSWORD),
+          'auth-protocol': protocol,
+          'client-ip': '192.0.2.7',
+        });
+      const lines = () => logged.filter((entry) => entry.fields.reason === 'no-backend');
+      const started = installation.clock.milliseconds;
+
+      try {
+        for (let i = 0; i < 3; i++) {
+          assert.deepEqual(await request(ACCOUNT, 'imap'), { status: 200, headers: { 'Auth-Status': IMAP_TEMPORARY, 'Auth-Wait': '1' } });
+        }
+        assert.equal(lines().length, 1, JSON.stringify(lines()));
+        assert.equal(lines()[0].message, 'no backend server for imap at example.org: set [nginx] imap_server or [nginx_domains] example.org.imap in twostep.ini');
+        assert.equal(lines()[0].fields.repeats_since_last_log, undefined);
+
+        await request(ACCOUNT, 'pop3');
+        await request(OTHER, 'imap');
+        assert.deepEqual(
+          lines().map((entry) => [entry.fields.protocol, entry.fields.domain]),
+          [
+            ['imap', 'example.org'],
+            ['pop3', 'example.org'],
+            ['imap', 'example.net'],
+          ],
+        );
+
+        installation.clock.advanceSeconds(30);
+        await request(ACCOUNT, 'imap');
+        assert.equal(lines().length, 3, 'still within the minute');
+
+        installation.clock.advanceSeconds(31);
+        await request(ACCOUNT, 'imap');
+        assert.equal(lines().length, 4);
+        assert.equal(lines()[3].fields.repeats_since_last_log, 3);
+        assert.match(lines()[3].message, /\(3 more requests answered this way since the last line\)$/);
+        assert.ok(!JSON.stringify(logged).includes(PASSWORD));
+      } finally {
+        installation.clock.milliseconds = started;
+      }
     });
 
     it('rejects an unsupported Auth-Method', async function () {
