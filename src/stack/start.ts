@@ -60,7 +60,7 @@ async function main(): Promise<void> {
   process.on('SIGTERM', () => stop('SIGTERM'));
   haraka.on('exit', (code, signal) => {
     if (!stopping) {
-      logger.error({ code: code ?? undefined, signal: signal ?? undefined }, 'Haraka exited unexpectedly');
+      logger.error({ exit_code: code ?? undefined, signal: signal ?? undefined }, 'Haraka exited unexpectedly');
       process.exitCode = 1;
     }
     void http

@@ -162,8 +162,13 @@ export async function buildHttpService(installation: Installation, options: Http
   app.setErrorHandler(async (error: FastifyError, request, reply) => {
     const described = describeError(error);
     if (described.statusCode >= 500) {
-      request.log.error({ err: error, code: described.code }, 'request failed');
-      installation.context.logger.error({ event: 'http-error', code: described.code, url: request.routeOptions.url ?? '', cause: error.message }, 'panel request failed');
+      // One line per failed request, on the request's logger so that it carries the reqId of
+      // Fastify's "incoming request" and "request completed" lines. The field is error_code
+      // because the logger redacts `code`, the name of the verification code field.
+      request.log.error(
+        { event: 'http-error', error_code: described.code, status: described.statusCode, method: request.method, url: request.routeOptions.url ?? '', err: error },
+        'request failed',
+      );
     }
     return sendError(web, request, reply, described);
   });

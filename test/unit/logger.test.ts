@@ -69,4 +69,13 @@ describe('logger', () => {
     first.cause = second;
     assert.equal(logError(first).err.message, 'first: second');
   });
+
+  it('redacts a verification code field', () => {
+    const lines: string[] = [];
+    const logger = createLogger('twostep-logger-test', { write: (line: string) => void lines.push(line) });
+    logger.warn({ code: '081804', error_code: 'ERR_INVALID_CODE' }, 'login rejected');
+    const line = JSON.parse(lines[0]) as Record<string, unknown>;
+    assert.equal(line.code, '[redacted]');
+    assert.equal(line.error_code, 'ERR_INVALID_CODE');
+  });
 });

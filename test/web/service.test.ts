@@ -2,8 +2,11 @@ import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { createLogger } from '../../src/logger';
-import { startHttpService } from '../../src/web/server';
+import { SqliteStore } from '../../src/store/sqlite';
+import { buildHttpService, startHttpService } from '../../src/web/server';
+import { createTestInstallation } from '../helpers/installation';
 import { freePort } from '../helpers/ports';
 import { loadAuthKey } from '../../src/adapters/auth-key';
 
@@ -68,6 +71,49 @@ describe('startHttpService', () => {
     } finally {
       await service.close();
       rmSync(home, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('HTTP service error log', () => {
+  it('logs a failed request once', async () => {
+    const folder = mkdtempSync(join(tmpdir(), 'twostep-http-'));
+    const path = join(folder, 'store.sqlite');
+    // A short busy timeout, so the locked file fails the session write in 50 ms rather than 5 s.
+    const installation = await createTestInstallation({ store: new SqliteStore(path, Date.now, 50) });
+    const lines: string[] = [];
+    const logger = createLogger('twostep-http-test', { write: (line: string) => void lines.push(line) });
+    const app = await buildHttpService(installation, { logger });
+    const port = await freePort();
+    await app.listen({ host: '127.0.0.1', port });
+    const other = new Database(path);
+    try {
+      other.exec('BEGIN IMMEDIATE');
+      // The sign-in form needs a CSRF secret, so its session is written to the locked file.
+      const response = await fetch(`http://127.0.0.1:${port}/sign-in`);
+      assert.equal(response.status, 503);
+      other.exec('ROLLBACK');
+
+      const entries = lines.map((line) => JSON.parse(line) as Record<string, unknown>);
+      const errors = entries.filter((entry) => Number(entry.level) >= 50);
+      assert.equal(errors.length, 1, `one error line: ${lines.join('')}`);
+      const [error] = errors;
+      assert.equal(error.msg, 'request failed');
+      assert.equal(error.event, 'http-error');
+      assert.equal(error.error_code, 'ERR_STORE_UNAVAILABLE');
+      assert.equal(error.status, 503);
+      assert.equal(error.method, 'GET');
+      assert.equal(error.url, '/sign-in');
+      assert.equal((error.err as { message: string }).message, 'store write failed: database is locked');
+      assert.ok(!JSON.stringify(error).includes('[redacted]'), JSON.stringify(error));
+      const completed = entries.find((entry) => entry.msg === 'request completed');
+      assert.ok(completed, `a request completed line: ${lines.join('')}`);
+      assert.equal(error.reqId, completed.reqId);
+    } finally {
+      other.close();
+      await app.close();
+      await installation.dispose();
+      rmSync(folder, { recursive: true, force: true });
     }
   });
 });
