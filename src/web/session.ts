@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { TwoStepContext } from '../core/context';
 import { keys } from '../core/model';
+import { constantTimeEqual } from '../core/secrets';
 import { isLoopbackHost, type HttpSettings } from './settings';
 
 /**
@@ -36,11 +37,24 @@ export interface SessionData {
 /** An unfinished sign-in (password given, code not yet) lasts at most this long. */
 const PENDING_SIGN_IN_MS = 600_000;
 const SESSION_ID_BYTES = 32;
+/** Prefix of the cookie of a visitor who has not signed in. A session id never contains a dot. */
+const ANONYMOUS_COOKIE_PREFIX = 'a.';
+/** Longer cookie values are not read: a CSRF secret and a notice fit in far less. */
+const MAX_ANONYMOUS_COOKIE_LENGTH = 2048;
+/** How far ahead of this server's clock another panel server's cookie time may be. */
+const CLOCK_DIFFERENCE_MS = 60_000;
+
+/** Contents of an anonymous visitor's sealed cookie: CSRF secret, one-time notice and when it was written. */
+interface AnonymousState {
+  readonly csrfSecret?: string;
+  readonly notice?: string;
+  readonly at: number;
+}
 
 /**
- * One request's view of its server-side session. The object also offers the
- * `get`/`set`/`options` calls that @fastify/csrf-protection makes in its secure-session mode,
- * so the CSRF secret lives in the server-side session and never in a cookie of its own.
+ * One request's view of its session. The object also offers the `get`/`set`/`options` calls
+ * that @fastify/csrf-protection makes in its secure-session mode, so the CSRF secret lives in
+ * the session: in the store once a password was given, in the sealed cookie before.
  */
 export class WebSession {
   /** True when the request carried a session cookie whose session had expired. */
@@ -49,6 +63,8 @@ export class WebSession {
   /** Set when the id changed, so the new cookie is sent. */
   issued = false;
   destroyed = false;
+  /** True when the request carried an anonymous visitor's sealed cookie. */
+  sealed = false;
 
   constructor(
     public id: string | undefined,
@@ -101,6 +117,10 @@ function freshData(now: number): SessionData {
 /**
  * Server-side sessions in the TwoStep store. The cookie contains a random id, and the store key is
  * a keyed hash of it, so a copy of the store cannot be turned into a working cookie.
+ *
+ * A visitor who has not given a password yet gets no store row: the CSRF secret of the sign-in
+ * form and a one-time notice travel in the cookie itself, with a keyed hash that the server
+ * checks. Visits to the sign-in page then write nothing to the store.
  */
 export class SessionManager {
   constructor(
@@ -142,10 +162,55 @@ export class SessionManager {
     return data.stage !== 'anonymous' && now - data.createdAt >= this.settings.sessionMaxAgeMs;
   }
 
+  /** Returns the cookie value that carries an anonymous visitor's state. */
+  private seal(state: AnonymousState): string {
+    const payload = Buffer.from(JSON.stringify(state), 'utf8').toString('base64url');
+    return `${ANONYMOUS_COOKIE_PREFIX}${payload}.${this.context.secrets.hash('web-anonymous', payload)}`;
+  }
+
+  /** Reads a sealed cookie. Returns undefined when it was altered, is malformed or has expired. */
+  private unseal(value: string, now: number): AnonymousState | undefined {
+    if (value.length > MAX_ANONYMOUS_COOKIE_LENGTH) {
+      return undefined;
+    }
+    const [payload, tag, ...rest] = value.slice(ANONYMOUS_COOKIE_PREFIX.length).split('.');
+    if (rest.length > 0 || payload === undefined || tag === undefined || !constantTimeEqual(tag, this.context.secrets.hash('web-anonymous', payload))) {
+      return undefined;
+    }
+    let state: Partial<Record<keyof AnonymousState, unknown>>;
+    try {
+      state = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as typeof state;
+    } catch {
+      return undefined;
+    }
+    const { csrfSecret, notice, at } = state;
+    if (typeof at !== 'number' || (csrfSecret !== undefined && typeof csrfSecret !== 'string') || (notice !== undefined && typeof notice !== 'string')) {
+      return undefined;
+    }
+    // The same limit as a stored anonymous session had. Panel servers that share the store
+    // may write the cookie, so a time a little ahead of this clock is still read.
+    if (at > now + CLOCK_DIFFERENCE_MS || now - at >= this.ttlMs(freshData(at), at)) {
+      return undefined;
+    }
+    return { csrfSecret, notice, at };
+  }
+
   /** Loads the session named by the request's cookie, or a new anonymous one. */
   async load(request: FastifyRequest): Promise<WebSession> {
     const now = this.context.now();
     const id = request.cookies[this.cookieName(request)];
+    if (typeof id === 'string' && id.startsWith(ANONYMOUS_COOKIE_PREFIX)) {
+      const state = this.unseal(id, now);
+      const session = new WebSession(undefined, freshData(now));
+      session.sealed = true;
+      if (state?.csrfSecret !== undefined) {
+        session.data.csrfSecret = state.csrfSecret;
+      }
+      if (state?.notice !== undefined) {
+        session.data.notice = state.notice;
+      }
+      return session;
+    }
     if (typeof id !== 'string' || !/^[A-Za-z0-9_-]{43}$/.test(id)) {
       return new WebSession(undefined, freshData(now));
     }
@@ -203,16 +268,31 @@ export class SessionManager {
       reply.clearCookie(name, cookieOptions);
       return;
     }
+    const now = this.context.now();
+    if (session.data.stage === 'anonymous') {
+      // A stored session that became anonymous (after a failed sign-in, or written by an earlier
+      // version) is deleted from the store. A new id from renew() was never written, so it is skipped.
+      if (session.id !== undefined && !session.issued) {
+        await this.context.store.delete(this.storeKey(session.id));
+      }
+      session.id = undefined;
+      const { csrfSecret, notice } = session.data;
+      if (csrfSecret !== undefined || notice !== undefined) {
+        // Written again with each reply, so the time limit runs from the last request.
+        reply.setCookie(name, this.seal({ csrfSecret, notice, at: now }), cookieOptions);
+      } else if (session.sealed || session.issued || session.destroyed) {
+        reply.clearCookie(name, cookieOptions);
+      }
+      return;
+    }
     if (session.id === undefined) {
       if (!session.dirty) {
         return;
       }
-      // A form was rendered for a visitor without a session: its CSRF secret needs one.
       session.id = randomBytes(SESSION_ID_BYTES).toString('base64url');
       session.issued = true;
     }
 
-    const now = this.context.now();
     session.data.lastSeenAt = now;
     await this.context.store.set(this.storeKey(session.id), session.data, this.ttlMs(session.data, now));
     if (session.issued) {

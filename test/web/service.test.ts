@@ -9,6 +9,7 @@ import { buildHttpService, startHttpService } from '../../src/web/server';
 import { createTestInstallation } from '../helpers/installation';
 import { freePort } from '../helpers/ports';
 import { loadAuthKey } from '../../src/adapters/auth-key';
+import { ALICE, ALICE_PASSWORD } from './panel-client';
 
 describe('startHttpService', () => {
   it('listens on the configured port', async () => {
@@ -75,6 +76,21 @@ describe('startHttpService', () => {
   });
 });
 
+/** Signs ALICE in through the sign-in form and returns the Cookie header of her session. */
+async function signIn(base: string): Promise<string> {
+  const form = await fetch(`${base}/sign-in`);
+  const anonymous = String(form.headers.get('set-cookie')).split(';')[0];
+  const token = /name="_csrf" value="([^"]+)"/.exec(await form.text())![1];
+  const reply = await fetch(`${base}/sign-in`, {
+    method: 'POST',
+    headers: { cookie: anonymous, 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ _csrf: token, account: ALICE, password: ALICE_PASSWORD }).toString(),
+    redirect: 'manual',
+  });
+  assert.equal(reply.status, 303);
+  return String(reply.headers.get('set-cookie')).split(';')[0];
+}
+
 describe('HTTP service error log', () => {
   it('logs a failed request once', async () => {
     const folder = mkdtempSync(join(tmpdir(), 'twostep-http-'));
@@ -86,11 +102,13 @@ describe('HTTP service error log', () => {
     const app = await buildHttpService(installation, { logger });
     const port = await freePort();
     await app.listen({ host: '127.0.0.1', port });
+    await installation.passwdFile!.setPassword(ALICE, ALICE_PASSWORD);
     const other = new Database(path);
     try {
+      // Signed in, the session is written back with each request, here to the locked file.
+      const cookie = await signIn(`http://127.0.0.1:${port}`);
       other.exec('BEGIN IMMEDIATE');
-      // The sign-in form needs a CSRF secret, so its session is written to the locked file.
-      const response = await fetch(`http://127.0.0.1:${port}/sign-in`);
+      const response = await fetch(`http://127.0.0.1:${port}/settings`, { headers: { cookie }, redirect: 'manual' });
       assert.equal(response.status, 503);
       other.exec('ROLLBACK');
 
@@ -103,10 +121,10 @@ describe('HTTP service error log', () => {
       assert.equal(error.error_code, 'ERR_STORE_UNAVAILABLE');
       assert.equal(error.status, 503);
       assert.equal(error.method, 'GET');
-      assert.equal(error.url, '/sign-in');
+      assert.equal(error.url, '/settings');
       assert.equal((error.err as { message: string }).message, 'store write failed: database is locked');
       assert.ok(!JSON.stringify(error).includes('[redacted]'), JSON.stringify(error));
-      const completed = entries.find((entry) => entry.msg === 'request completed');
+      const completed = entries.find((entry) => entry.msg === 'request completed' && (entry.res as { statusCode?: number } | undefined)?.statusCode === 503);
       assert.ok(completed, `a request completed line: ${lines.join('')}`);
       assert.equal(error.reqId, completed.reqId);
     } finally {

@@ -12,6 +12,7 @@ import {
 } from './panel-client';
 import { readHttpSettings } from '../../src/web/settings';
 import { buildHttpService } from '../../src/web/server';
+import { keys } from '../../src/core/model';
 
 /** Blanks the per-request CSRF tokens of a page, to compare two replies. */
 function withoutTokens(html: string): string {
@@ -199,6 +200,54 @@ describe('panel sign-in', () => {
     noSession.csrfToken = client.csrfToken;
     const crossSession = await noSession.post('/sign-in', { account: ALICE, password: ALICE_PASSWORD });
     assert.equal(crossSession.statusCode, 403, "another session's token does not count");
+  });
+
+  it('sign-in page visits write nothing to the store', async () => {
+    const store = fixture.installation.context.store;
+    for (let visit = 0; visit < 3; visit++) {
+      const page = await new PanelClient(fixture.app).get('/sign-in');
+      assert.equal(page.statusCode, 200);
+    }
+    const client = new PanelClient(fixture.app);
+    await client.get('/sign-in');
+    await client.get('/sign-in');
+    assert.deepEqual(await store.listKeys(keys.webSessionPrefix), [], 'anonymous visitors get no session row');
+
+    // The form still works with the secret from the cookie, and signing in stores a session.
+    const reply = await client.post('/sign-in', { account: ALICE, password: ALICE_PASSWORD });
+    assert.equal(reply.statusCode, 303);
+    assert.equal((await store.listKeys(keys.webSessionPrefix)).length, 1);
+  });
+
+  it('altered or expired sign-in cookie fails the CSRF check', async () => {
+    const client = new PanelClient(fixture.app);
+    await client.get('/sign-in');
+    const sealed = client.cookies.get('twostep-session')!;
+    assert.match(sealed, /^a\./);
+
+    // Another CSRF secret in the cookie, with the original keyed hash.
+    const [, payload, tag] = sealed.split('.');
+    const state = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as Record<string, unknown>;
+    const forgedPayload = Buffer.from(JSON.stringify({ ...state, csrfSecret: 'chosen-by-someone-else' })).toString('base64url');
+    client.cookies.set('twostep-session', `a.${forgedPayload}.${tag}`);
+    const forged = await client.post('/sign-in', { account: ALICE, password: ALICE_PASSWORD });
+    assert.equal(forged.statusCode, 403);
+
+    const fresh = new PanelClient(fixture.app);
+    await fresh.get('/sign-in');
+    fixture.installation.clock.advanceSeconds(601);
+    const late = await fresh.post('/sign-in', { account: ALICE, password: ALICE_PASSWORD });
+    assert.equal(late.statusCode, 403, 'the sign-in form lasts 10 minutes, as a stored one did');
+  });
+
+  it('sign-out notice is shown once without a stored session', async () => {
+    const client = new PanelClient(fixture.app);
+    await client.signIn(ALICE, ALICE_PASSWORD);
+    await client.get('/settings');
+    assert.equal((await client.post('/sign-out')).headers.location, '/sign-in');
+    assert.deepEqual(await fixture.installation.context.store.listKeys(keys.webSessionPrefix), []);
+    assert.match((await client.get('/sign-in')).body, /You are signed out/);
+    assert.doesNotMatch((await client.get('/sign-in')).body, /You are signed out/);
   });
 
   it('idle session expires', async () => {
