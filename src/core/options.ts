@@ -1,4 +1,4 @@
-import { TwoStepError } from './errors';
+import { isTwoStepError, TwoStepError } from './errors';
 import { parsePolicySetting } from './policy';
 import type { PolicySetting } from './model';
 
@@ -85,6 +85,22 @@ function readBoolean(ini: IniConfig, section: string, key: string, fallback: boo
   throw new TwoStepError('ERR_INVALID_CONFIG', `invalid twostep.ini [${section}] ${key} = ${text}: expected true or false`);
 }
 
+/** Reads `[policy] global`, naming the file and key when the value is not a policy. */
+function readPolicy(ini: IniConfig, fallback: PolicySetting): PolicySetting {
+  const raw = ini.policy?.global;
+  if (raw === undefined || raw === null || raw === '') {
+    return fallback;
+  }
+  try {
+    return parsePolicySetting(raw);
+  } catch (error) {
+    if (isTwoStepError(error, 'ERR_INVALID_POLICY')) {
+      throw new TwoStepError('ERR_INVALID_CONFIG', `invalid twostep.ini [policy] global = ${String(raw)}: expected disabled, optional, mandatory or inherit`);
+    }
+    throw error;
+  }
+}
+
 /** Reads the `admins[]` list, which haraka-config returns as an array under [main] or at top level. */
 function readAdmins(ini: IniConfig): string[] {
   const raw = ini.main?.admins ?? (ini as Record<string, unknown>).admins;
@@ -101,11 +117,10 @@ function readAdmins(ini: IniConfig): string[] {
  */
 export function parseOptions(ini: IniConfig): TwoStepOptions {
   const d = DEFAULT_OPTIONS;
-  const globalRaw = ini.policy?.global;
   return {
     issuer: readString(ini, 'main', 'issuer', d.issuer),
     panelUrl: readString(ini, 'main', 'panel_url', d.panelUrl),
-    globalPolicy: globalRaw === undefined || globalRaw === '' ? d.globalPolicy : parsePolicySetting(globalRaw),
+    globalPolicy: readPolicy(ini, d.globalPolicy),
     window: readNumber(ini, 'totp', 'window', d.window, 0, 10),
     pendingDeviceTtlMs: readNumber(ini, 'totp', 'pending_device_ttl', d.pendingDeviceTtlMs / 1000, 60, 86_400) * 1000,
     grantIdleTimeoutMs: readNumber(ini, 'grants', 'idle_timeout', d.grantIdleTimeoutMs / 1000, 0, 86_400) * 1000,

@@ -117,6 +117,11 @@ describe('cli: general behaviour', function () {
     assertFailure(await cli.run(['domain', 'list']), 78, /invalid twostep.ini \[totp\] window = 99/);
   });
 
+  it('exits 78 for an invalid global policy', async () => {
+    writeFileSync(join(cli.configDir, 'twostep.ini'), '[policy]\nglobal = mandtory\n');
+    assertFailure(await cli.run(['domain', 'list']), 78, /invalid twostep.ini \[policy\] global = mandtory: expected disabled, optional, mandatory or inherit/);
+  });
+
   it('exits 78 for an invalid encryption key', async () => {
     assertFailure(await cli.run(['domain', 'list'], { env: { TWOSTEP_ENCRYPTION_KEY: 'too-short' } }), 78, /invalid encryption key in TWOSTEP_ENCRYPTION_KEY/);
   });
