@@ -15,6 +15,8 @@ interface ParsedFile {
   readonly mtimeMs: number;
   readonly size: number;
   readonly entries: ReadonlyMap<string, StoredPassword>;
+  /** True when the file does not exist: listings read it as empty, logins fail temporarily. */
+  readonly missing?: boolean;
 }
 
 /**
@@ -44,7 +46,7 @@ export class PasswdFileBackend implements PasswordBackend {
       stat = await fs.stat(this.path);
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
-        return { mtimeMs: 0, size: 0, entries: new Map() };
+        return { mtimeMs: 0, size: 0, entries: new Map(), missing: true };
       }
       throw new TwoStepError('ERR_BACKEND_UNAVAILABLE', `cannot read passwd file ${this.path}: ${(error as Error).message}`, { cause: error });
     }
@@ -100,6 +102,13 @@ export class PasswdFileBackend implements PasswordBackend {
 
   async verify(account: string, password: string): Promise<boolean> {
     const file = await this.load();
+    if (file.missing) {
+      // A mistyped path must not turn every login into a wrong password without a word in the log.
+      throw new TwoStepError(
+        'ERR_BACKEND_UNAVAILABLE',
+        `passwd file ${this.path} does not exist: fix [backend] passwd_file in twostep.ini, or create it with "twostep passwd ACCOUNT"`,
+      );
+    }
     if (await this.check(file, account, password)) {
       return true;
     }
@@ -123,6 +132,12 @@ export class PasswdFileBackend implements PasswordBackend {
       // A malformed hash in the file rejects this account only.
       return false;
     }
+  }
+
+  /** Returns whether the passwd file exists. */
+  async exists(): Promise<boolean> {
+    this.checkedAt = 0;
+    return !(await this.load()).missing;
   }
 
   async hasAccount(account: string): Promise<boolean> {

@@ -34,6 +34,16 @@ describe('cli: passwd', function () {
     assert.equal(await verify('alice@example.org', 'Winter2024'), false);
   });
 
+  it('says when it creates the passwd file', async () => {
+    const first = await cli.run(['passwd', 'alice@example.org'], { input: 'first\n' });
+    assert.equal(first.code, 0, first.stderr);
+    assert.ok(first.stdout.includes(`Created the passwd file ${passwdPath()}, which did not exist.`), first.stdout);
+    const second = await cli.run(['passwd', 'bob@example.org'], { input: 'second\n' });
+    assert.equal(second.code, 0, second.stderr);
+    assert.doesNotMatch(second.stdout, /Created the passwd file/);
+    assert.match(second.stdout, /Added the password of bob@example\.org/);
+  });
+
   it('changes a password and keeps other lines', async () => {
     await cli.json(['passwd', 'alice@example.org'], { input: 'first\n' });
     await cli.json(['passwd', 'bob@example.org'], { input: 'bobs\n' });

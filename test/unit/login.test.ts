@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { join } from 'node:path';
 import { decideLogin, type LoginDecision, type LoginRequest } from '../../src/core/login';
 import {
   createAppPassword,
@@ -379,6 +380,12 @@ describe('decideLogin', () => {
       const hanging: PasswordBackend = { verify: () => new Promise(() => undefined), hasAccount: async () => true, close: async () => undefined };
       const context = { ...installation.context, backend: hanging, options: { ...installation.context.options, backendTimeoutMs: 100 } };
       const decision = await decideLogin(context, request(PASSWORD));
+      assert.deepEqual(decision, { outcome: 'temporary-failure', reason: 'ERR_BACKEND_UNAVAILABLE' });
+    });
+
+    it('a missing passwd file is a temporary failure', async () => {
+      const missing = new PasswdFileBackend(join(installation.home, 'no-such-folder', 'passwd'));
+      const decision = await decideLogin({ ...installation.context, backend: missing }, request(PASSWORD));
       assert.deepEqual(decision, { outcome: 'temporary-failure', reason: 'ERR_BACKEND_UNAVAILABLE' });
     });
 

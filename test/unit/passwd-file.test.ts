@@ -37,6 +37,23 @@ describe('passwd-file backend', () => {
     assert.equal(await backend.verify('nobody@example.org', 'pw-a'), false);
   });
 
+  it('missing file fails logins, lists no accounts', async () => {
+    const backend = new PasswdFileBackend(join(folder, 'mistyped', 'passwd'));
+    await assert.rejects(backend.verify('a@example.org', 'pw-a'), (error: Error & { code?: string }) => {
+      assert.equal(error.code, 'ERR_BACKEND_UNAVAILABLE');
+      assert.ok(error.message.includes(`passwd file ${join(folder, 'mistyped', 'passwd')} does not exist`), error.message);
+      assert.match(error.message, /\[backend\] passwd_file/);
+      return true;
+    });
+    assert.equal(await backend.exists(), false);
+    assert.equal(await backend.hasAccount('a@example.org'), false);
+    assert.deepEqual(await backend.listAccounts(), []);
+
+    await backend.setPassword('a@example.org', 'pw-a', 'PLAIN');
+    assert.equal(await backend.exists(), true);
+    assert.equal(await backend.verify('a@example.org', 'pw-a'), true);
+  });
+
   it('sees an account that another program added a moment ago', async () => {
     writeFileSync(path, 'a@example.org:{PLAIN}one\n');
     const backend = new PasswdFileBackend(path);

@@ -64,6 +64,7 @@ export function register(program: Command, helpers: CliHelpers): void {
     if (!passwdFile) {
       throw new TwoStepError('ERR_INVALID_CONFIG', 'this installation does not use a passwd file for the first factor: set passwords in its password backend');
     }
+    const fileExisted = await passwdFile.exists();
     const existed = await passwdFile.hasAccount(account);
     try {
       await passwdFile.setPassword(account, password, scheme);
@@ -75,8 +76,12 @@ export function register(program: Command, helpers: CliHelpers): void {
     }
     await writeAuditEvent(installation.context, session.actor, 'password-set', account, scheme);
 
-    session.output.result({ account, scheme, created: !existed, passwdFile: passwdFile.path }, (result) =>
-      `${result.created ? 'Added' : 'Changed'} the password of ${result.account} (${result.scheme}) in ${result.passwdFile}.`,
+    // A new file is named on its own line, so a mistyped [backend] passwd_file is noticed here.
+    session.output.result({ account, scheme, created: !existed, passwdFile: passwdFile.path, passwdFileCreated: !fileExisted }, (result) =>
+      [
+        ...(result.passwdFileCreated ? [`Created the passwd file ${result.passwdFile}, which did not exist.`] : []),
+        `${result.created ? 'Added' : 'Changed'} the password of ${result.account} (${result.scheme}) in ${result.passwdFile}.`,
+      ],
     );
   });
 }
