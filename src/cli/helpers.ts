@@ -7,6 +7,7 @@ import type { Actor } from '../core/accounts';
 import { TwoStepError, isTwoStepError } from '../core/errors';
 import { loadAccountState } from '../core/state';
 import { defaultConfigDir, openInstallation, type Installation } from '../installation';
+import { cliLogger } from './logger';
 import { UsageError } from './errors';
 import { Output } from './output';
 
@@ -79,7 +80,7 @@ export async function openCliInstallation(globals: GlobalOptions, env: NodeJS.Pr
     throw new TwoStepError('ERR_INVALID_CONFIG', message);
   }
   try {
-    return await openInstallation({ configDir, env });
+    return await openInstallation({ configDir, env, logger: cliLogger((line) => process.stderr.write(line)) });
   } catch (error) {
     if (isTwoStepError(error)) {
       throw error;

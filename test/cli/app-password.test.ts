@@ -1,6 +1,9 @@
 import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { decideLogin } from '../../src/core/login';
 import { assertFailure, CliHome } from './cli-runner';
+import { freePort } from '../helpers/ports';
 
 interface AppPasswordJson {
   id: string;
@@ -26,6 +29,16 @@ describe('cli: app-password', function () {
   });
 
   const list = async () => (await cli.json<{ appPasswords: AppPasswordJson[] }>(['app-password', 'list', account])).appPasswords;
+
+  it('reports a notification that could not be sent', async () => {
+    const port = await freePort();
+    writeFileSync(join(cli.configDir, 'twostep.ini'), `[notify]\nsmtp_host = 127.0.0.1\nsmtp_port = ${port}\ntimeout = 2\n`);
+    const result = await cli.run(['app-password', 'add', account, '--name', 'Phone', '--scope', 'imap', '--json']);
+    assert.equal(result.code, 0, result.stderr);
+    const { appPassword } = JSON.parse(result.stdout) as { appPassword: string };
+    assert.match(result.stderr, new RegExp(`^twostep: error: notification could not be sent: .*ECONNREFUSED.* \\(account=${account}, smtp_host=127\\.0\\.0\\.1, smtp_port=${port}\\)$`, 'm'));
+    assert.ok(!result.stderr.includes(appPassword.replace(/ /g, '').slice(0, 8)), 'the app password stays out of the message');
+  });
 
   it('adds an app password that signs in once printed', async () => {
     const added = await cli.json<{ appPassword: string; scopes: string[]; id: string }>(['app-password', 'add', account, '--name', 'Thunderbird', '--scope', 'imap,smtp']);
