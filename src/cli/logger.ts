@@ -1,9 +1,9 @@
 import type { LogFields, Logger } from '../core/context';
 
-/** Fields that say where a fault happened; the other fields are for machine-read logs. */
+/** Fields that locate a fault. The other fields are for machine-read logs. */
 const CONTEXT_FIELDS = ['account', 'smtp_host', 'smtp_port', 'domain'] as const;
 
-function describe(level: string, fields: LogFields, message: string): string {
+function formatLine(level: string, fields: LogFields, message: string): string {
   const context = CONTEXT_FIELDS.filter((key) => fields[key] !== undefined).map((key) => `${key}=${String(fields[key])}`);
   const cause = fields.cause === undefined ? '' : `: ${String(fields.cause)}`;
   const where = context.length > 0 ? ` (${context.join(', ')})` : '';
@@ -18,7 +18,7 @@ function describe(level: string, fields: LogFields, message: string): string {
 export function cliLogger(write: (line: string) => void): Logger {
   return {
     info() {},
-    warn: (fields, message) => write(describe('warning', fields, message)),
-    error: (fields, message) => write(describe('error', fields, message)),
+    warn: (fields, message) => write(formatLine('warning', fields, message)),
+    error: (fields, message) => write(formatLine('error', fields, message)),
   };
 }
