@@ -1,7 +1,8 @@
 // `npm start`: the one-command local stack. Starts Haraka with the twostep plugin as an SMTP
 // submission server on 127.0.0.1, with all state in TWOSTEP_HOME (default ./.twostep).
 import { createLogger } from '../logger';
-import { defaultHome, openInstallation } from '../installation';
+import { defaultHome, openInstallation, type Installation } from '../installation';
+import { SqliteStore } from '../store/sqlite';
 import { prepareHarakaInstance, spawnHaraka } from './haraka-instance';
 import { buildHttpService } from '../web/server';
 import { readHttpSettings } from '../web/settings';
@@ -16,6 +17,12 @@ function readPort(name: string, fallback: number): number {
     throw new Error(`invalid ${name}=${raw}: expected a TCP port from 1 to 65535`);
   }
   return port;
+}
+
+/** Names where the state is kept, without the Redis URL, which may contain a password. */
+function describeStore(installation: Installation): string {
+  const { store } = installation.context;
+  return store instanceof SqliteStore ? `SQLite file ${store.path}` : 'Redis, from [store] url in config/twostep.ini';
 }
 
 async function main(): Promise<void> {
@@ -72,7 +79,8 @@ async function main(): Promise<void> {
   process.stdout.write(
     [
       '',
-      `TwoStep is running. State is kept in ${home}`,
+      `TwoStep is running in ${home}`,
+      `  Store:           ${describeStore(installation)}`,
       `  SMTP submission: 127.0.0.1:${smtpPort} (STARTTLS, self-signed certificate; AUTH PLAIN/LOGIN after STARTTLS)`,
       `  Web panel:       ${panelUrl}`,
       '',
