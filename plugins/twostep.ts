@@ -5,7 +5,7 @@ import { isAbsolute, join, resolve } from 'node:path';
 import type { Logger, LogFields } from '../src/core/context';
 import { decideLogin, type LoginDecision } from '../src/core/login';
 import { parseOptions, type IniConfig } from '../src/core/options';
-import { applyIni, openInstallation, settingsNeedingRestart, type Installation } from '../src/installation';
+import { applyIni, openInstallation, settingsNeedingRestart, warnOfUnknownSettings, type Installation } from '../src/installation';
 import { SMTP_REJECT, SMTP_TEMPORARY } from '../src/adapters/replies';
 
 /** Haraka's OK return code (constants.ok): the hook handled the command. */
@@ -86,6 +86,7 @@ function loadIni(plugin: HarakaPlugin): void {
     try {
       loadIni(plugin);
       plugin.loginfo('twostep.ini changed: settings reloaded');
+      warnOfUnknownSettings(plugin.twostep_logger ?? harakaLogger(plugin), plugin.twostep_ini!);
       warnOfRestartSettings(plugin);
     } catch (error) {
       plugin.logerror(`twostep.ini changed but is invalid, keeping the previous settings: ${(error as Error).message}`);

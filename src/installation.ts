@@ -42,6 +42,49 @@ export function readIni(configDir: string, onChange?: () => void): IniConfig {
   return config.get('twostep.ini', { booleans: ['+audit.log_logins'] }, onChange) as IniConfig;
 }
 
+/** Every key of twostep.ini by section. `[nginx_domains]` takes any `DOMAIN.PROTOCOL` and is checked where it is read. */
+const KNOWN_SETTINGS: Readonly<Record<string, readonly string[] | 'any'>> = {
+  main: ['issuer', 'panel_url', 'data_dir', 'admins'],
+  policy: ['global'],
+  store: ['url'],
+  backend: ['type', 'passwd_file', 'timeout'],
+  totp: ['window', 'pending_device_ttl'],
+  grants: ['idle_timeout', 'max_age', 'ipv4_prefix', 'ipv6_prefix'],
+  throttle: ['lock_after', 'free_failures', 'max_delay', 'password_window'],
+  audit: ['log_logins', 'batch_ms'],
+  http: ['host', 'port', 'trust_proxy', 'cookie_secure', 'sign_in_rate_limit'],
+  session: ['idle_timeout', 'max_age', 'reverify_window'],
+  auth_endpoints: ['key'],
+  nginx: ['imap_server', 'pop3_server', 'smtp_server', 'backend_password'],
+  nginx_domains: 'any',
+  notify: ['enabled', 'sender', 'smtp_host', 'smtp_port', 'timeout'],
+};
+
+/**
+ * Returns the sections and keys of twostep.ini that TwoStep does not read, as `[section]` or
+ * `[section] key`, so that a misspelt setting is reported instead of silently left at its default.
+ */
+export function unknownSettings(ini: IniConfig): string[] {
+  const unknown: string[] = [];
+  for (const [section, values] of Object.entries(ini)) {
+    const known = KNOWN_SETTINGS[section];
+    if (known === undefined) {
+      unknown.push(`[${section}]`);
+    } else if (known !== 'any' && values !== null && typeof values === 'object') {
+      unknown.push(...Object.keys(values).filter((key) => !known.includes(key)).map((key) => `[${section}] ${key}`));
+    }
+  }
+  return unknown;
+}
+
+/** Logs one warning that names the settings of twostep.ini that TwoStep does not read, if there are any. */
+export function warnOfUnknownSettings(logger: Logger, ini: IniConfig): void {
+  const unknown = unknownSettings(ini);
+  if (unknown.length > 0) {
+    logger.warn({ event: 'config', unknown_settings: unknown.join(', ') }, `twostep.ini has settings that TwoStep does not read, check their spelling: ${unknown.join(', ')}`);
+  }
+}
+
 /** Settings that openInstallation reads once: a change takes effect when the process restarts. */
 const OPEN_TIME_SETTINGS: readonly (readonly [string, string])[] = [
   ['main', 'data_dir'],
@@ -161,6 +204,7 @@ export async function openInstallation(open: OpenOptions = {}): Promise<Installa
     throw error;
   }
   const logger = open.logger ?? silentLogger;
+  warnOfUnknownSettings(logger, ini);
   const notifier = notifyOptions.enabled ? new MailNotifier(notifyOptions, logger) : undefined;
   const activity =
     open.batchActivity && options.activityBatchMs > 0

@@ -1,5 +1,5 @@
 import type { Logger } from '../core/context';
-import { applyIni, readIni, settingsNeedingRestart, type Installation } from '../installation';
+import { applyIni, readIni, settingsNeedingRestart, warnOfUnknownSettings, type Installation } from '../installation';
 
 /**
  * Watches twostep.ini (through haraka-config, as the Haraka plugin does) and calls `apply`
@@ -13,6 +13,7 @@ export function watchOptions(installation: Installation, logger: Logger, apply: 
       const ini = readIni(installation.configDir, reload);
       apply(applyIni(installation, ini));
       logger.info({ event: 'config-reload', config_dir: installation.configDir }, 'twostep.ini changed: settings reloaded');
+      warnOfUnknownSettings(logger, ini);
       const needRestart = settingsNeedingRestart(installation.ini, ini);
       if (needRestart.length > 0) {
         logger.warn(

@@ -117,6 +117,13 @@ describe('cli: general behaviour', function () {
     assertFailure(await cli.run(['domain', 'list']), 78, /invalid twostep.ini \[totp\] window = 99/);
   });
 
+  it('warns of misspelt twostep.ini settings', async () => {
+    writeFileSync(join(cli.configDir, 'twostep.ini'), '[totp]\nwindw = 2\n');
+    const result = await cli.run(['domain', 'list']);
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(result.stderr, /^twostep: warning: twostep\.ini has settings that TwoStep does not read, check their spelling: \[totp\] windw$/m);
+  });
+
   it('exits 78 for an invalid global policy', async () => {
     writeFileSync(join(cli.configDir, 'twostep.ini'), '[policy]\nglobal = mandtory\n');
     assertFailure(await cli.run(['domain', 'list']), 78, /invalid twostep.ini \[policy\] global = mandtory: expected disabled, optional, mandatory or inherit/);
