@@ -165,7 +165,8 @@ export async function verifyCredentials(web: WebContext, request: FastifyRequest
   if (!ok) {
     await auditWeb(web, request, account, 'verification-failed');
     await web.sleep(delayMs);
-    throw new WebError(401, 'ERR_VERIFY_FAILED', WRONG_CREDENTIALS);
+    // The page asked for a code only when the account has a device; the signed-in user knows which.
+    throw new WebError(401, 'ERR_VERIFY_FAILED', record.devices.length > 0 ? WRONG_CREDENTIALS : 'Wrong password.');
   }
   request.session.data.verifiedAt = now(web);
   if (record.devices.length > 0) {

@@ -36,8 +36,10 @@ describe('panel 2-Step Verification', () => {
     const start = await client.get('/settings/2sv/start');
     assert.equal(start.statusCode, 200);
     assert.match(start.body, /Get Started/);
+    assert.doesNotMatch(start.body, /asked to confirm your password/, 'signed in a moment ago');
 
     fixture.installation.clock.advanceSeconds(301);
+    assert.match((await client.get('/settings/2sv/start')).body, /You will be asked to confirm your password first\./);
     const pair = await client.get('/settings/2sv/pair');
     assert.equal(pair.statusCode, 303);
     assert.equal(pair.headers.location, '/verify?next=%2Fsettings%2F2sv%2Fpair');
@@ -47,7 +49,8 @@ describe('panel 2-Step Verification', () => {
     assert.doesNotMatch(form.body, /name="code"/, 'no code field before enrollment');
     const wrong = await client.post('/verify', { password: 'wrong password', next: '/settings/2sv/pair' });
     assert.equal(wrong.statusCode, 401);
-    assert.match(wrong.body, /Wrong password or verification code\./);
+    assert.match(wrong.body, /Wrong password\./);
+    assert.doesNotMatch(wrong.body, /verification code\./, 'no code was asked for');
 
     const right = await client.post('/verify', { password: ALICE_PASSWORD, next: '/settings/2sv/pair' });
     assert.equal(right.statusCode, 303);

@@ -4,6 +4,7 @@ import { WebError } from '../errors';
 import {
   accountStatus,
   confirmDevicePairing,
+  isRecentlyVerified,
   loadPendingPairing,
   newRecoveryCodes,
   recentActivity,
@@ -55,7 +56,12 @@ export async function registerSettingsRoutes(app: FastifyInstance, web: WebConte
     if (status.enrolled) {
       return reply.redirect('/settings/2sv', 303);
     }
-    return renderPage(web, request, reply, 'start', { title: 'Turn on 2-Step Verification', status, setup: request.session.data.stage === 'setup' });
+    return renderPage(web, request, reply, 'start', {
+      title: 'Turn on 2-Step Verification',
+      status,
+      setup: request.session.data.stage === 'setup',
+      asksPassword: !isRecentlyVerified(web, request),
+    });
   });
 
   const pairingPage = async (request: FastifyRequest, reply: FastifyReply, error?: unknown) => {
