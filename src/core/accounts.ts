@@ -99,6 +99,21 @@ export interface PairingResult {
  * same code cannot also be used to sign in.
  * @throws TwoStepError ERR_NOT_FOUND when no pairing is pending, ERR_INVALID_CODE for a wrong code.
  */
+/** Drops the account's unconfirmed device, so that pairing can start again with another name and key. Returns whether there was one. */
+export async function cancelPairing(context: TwoStepContext, rawAccount: string): Promise<boolean> {
+  const account = normalizeAccount(rawAccount);
+  let cancelled = false;
+  await updateAccount(context, account, (record) => {
+    if (!record.pendingDevice) {
+      return record;
+    }
+    cancelled = true;
+    const { pendingDevice: _dropped, ...rest } = record;
+    return rest;
+  });
+  return cancelled;
+}
+
 export async function confirmPairing(context: TwoStepContext, actor: Actor, rawAccount: string, code: string): Promise<PairingResult> {
   const account = normalizeAccount(rawAccount);
   const { record } = await loadAccountState(context, account);

@@ -4,6 +4,7 @@ import type { FastifyRequest } from 'fastify';
 import QRCode from 'qrcode';
 import { normalizeAccount } from '../core/account';
 import {
+  cancelPairing,
   confirmPairing,
   createAppPassword,
   getAccountStatus,
@@ -218,6 +219,11 @@ export async function loadPendingPairing(web: WebContext, request: FastifyReques
   }
   const secretKey = await core(async () => context.secrets.decrypt(pending.encryptedKey));
   return pairingView(pending.name, secretKey, buildOtpauthUri(context.options.issuer, account, secretKey, pending.settings), pending.expiresAt, pending.settings.digits);
+}
+
+/** Drops the session account's unconfirmed device. */
+export async function cancelDevicePairing(web: WebContext, request: FastifyRequest): Promise<boolean> {
+  return core(() => cancelPairing(web.installation.context, request.session.account!));
 }
 
 export interface ConfirmedPairing {

@@ -46,6 +46,12 @@ describe('panel JSON API', () => {
     assert.match(view.qrSvg, /^<svg/);
     const pending = await client.api('GET', '/api/2sv/pairing');
     assert.equal(JSON.parse(pending.body).secretKey, view.secretKey);
+    assert.deepEqual(JSON.parse((await client.api('POST', '/api/2sv/pairing/cancel')).body), { cancelled: true });
+    assert.equal((await client.api('GET', '/api/2sv/pairing')).statusCode, 404);
+    assert.deepEqual(JSON.parse((await client.api('POST', '/api/2sv/pairing/cancel')).body), { cancelled: false });
+    const restarted = JSON.parse((await client.api('POST', '/api/2sv/pairing', { name: 'Phone' })).body);
+    assert.notEqual(restarted.secretKey, view.secretKey);
+    Object.assign(view, restarted);
 
     const confirm = await client.api('POST', '/api/2sv/pairing/confirm', { code: await codeFor(view.secretKey) });
     assert.equal(confirm.statusCode, 200);

@@ -134,6 +134,29 @@ describe('panel 2-Step Verification', () => {
     assert.match(page.body, /Show the QR code/, 'a new pairing starts from the name form');
   });
 
+  it('an unfinished pairing starts again', async () => {
+    await client.post('/settings/2sv/pair', { name: 'Tablet' });
+    const first = await client.get('/settings/2sv/pair');
+    assert.match(first.body, /Tablet/);
+    const oldKey = secretKeyFromPage(first.body);
+
+    const cancel = await client.post('/settings/2sv/pair/cancel', {});
+    assert.equal(cancel.statusCode, 303);
+    assert.equal(cancel.headers.location, '/settings/2sv/pair');
+    const form = await client.get('/settings/2sv/pair');
+    assert.match(form.body, /Pairing cancelled\. Name the device to start again\./);
+    assert.match(form.body, /Show the QR code/, 'the name form again');
+
+    await client.post('/settings/2sv/pair', { name: 'Phone' });
+    const second = await client.get('/settings/2sv/pair');
+    assert.match(second.body, /Phone/);
+    assert.notEqual(secretKeyFromPage(second.body), oldKey, 'a new secret key');
+    const stale = await client.post('/settings/2sv/confirm', { code: await currentCode(fixture.installation, oldKey) });
+    assert.equal(stale.statusCode, 400, "the cancelled key's code does not confirm");
+    assert.match(stale.body, /Invalid verification code/);
+    assert.equal((await getAccountStatus(fixture.installation.context, ALICE)).enrolled, false);
+  });
+
   it('add device pairs a second one', async () => {
     await enroll(client, fixture.installation, 'Phone');
     const form = await client.get('/settings/2sv/pair');

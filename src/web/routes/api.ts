@@ -6,6 +6,7 @@ import { loadAccountState } from '../../core/state';
 import { WebError } from '../errors';
 import {
   accountStatus,
+  cancelDevicePairing,
   confirmDevicePairing,
   createAppPasswordFromForm,
   isRecentlyVerified,
@@ -104,6 +105,8 @@ export async function registerApiRoutes(app: FastifyInstance, web: WebContext): 
   });
 
   app.post('/api/2sv/pairing', { preHandler: verifiedInSetup }, async (request) => startDevicePairing(web, request));
+
+  app.post('/api/2sv/pairing/cancel', { preHandler: verifiedInSetup }, async (request) => ({ cancelled: await cancelDevicePairing(web, request) }));
 
   app.post('/api/2sv/pairing/confirm', { preHandler: verifiedInSetup }, async (request) => {
     const confirmed = await confirmDevicePairing(web, request);

@@ -3,6 +3,7 @@ import { loadAccountState } from '../../core/state';
 import { WebError } from '../errors';
 import {
   accountStatus,
+  cancelDevicePairing,
   confirmDevicePairing,
   isRecentlyVerified,
   loadPendingPairing,
@@ -84,6 +85,11 @@ export async function registerSettingsRoutes(app: FastifyInstance, web: WebConte
       return pairingPage(request, reply, error);
     }
     return reply.redirect('/settings/2sv/pair', 303);
+  });
+
+  app.post('/settings/2sv/pair/cancel', { preHandler: verified('/settings/2sv/pair', true) }, async (request, reply) => {
+    const cancelled = await cancelDevicePairing(web, request);
+    return redirectWithNotice(request, reply, '/settings/2sv/pair', cancelled ? 'Pairing cancelled. Name the device to start again.' : undefined);
   });
 
   app.post('/settings/2sv/confirm', { preHandler: verified('/settings/2sv/pair', true) }, async (request, reply) => {
