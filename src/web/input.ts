@@ -6,7 +6,11 @@ export const MAX_PASSWORD_LENGTH = 1024;
 /** Maximum length of a verification code or recovery code field. */
 export const MAX_CODE_LENGTH = 64;
 export const MAX_ACCOUNT_LENGTH = 254;
-export const MAX_NAME_FIELD_LENGTH = 64;
+/**
+ * Maximum length of a name field as sent. The core's name rule (at most 64 characters, no
+ * control characters) then rejects a longer name with ERR_INVALID_NAME, as the CLI gets it.
+ */
+export const MAX_NAME_FIELD_LENGTH = 1024;
 
 type Body = Record<string, unknown>;
 

@@ -150,7 +150,10 @@ describe('panel JSON API', () => {
       ['/api/app-passwords', { name: 'X' }, 400, 'ERR_INVALID_SCOPE'],
       ['/api/app-passwords', { name: 'X', scopes: 'smtp,telnet' }, 400, 'ERR_INVALID_SCOPE'],
       ['/api/app-passwords', { name: 42, scopes: ['smtp'] }, 400, 'ERR_INVALID_INPUT'],
-      ['/api/app-passwords', { name: 'y'.repeat(65), scopes: ['smtp'] }, 400, 'ERR_INVALID_INPUT'],
+      // A name that is too long and one with a control character get the same code, as in the CLI.
+      ['/api/app-passwords', { name: 'y'.repeat(65), scopes: ['smtp'] }, 400, 'ERR_INVALID_NAME'],
+      ['/api/app-passwords', { name: 'y\u0007', scopes: ['smtp'] }, 400, 'ERR_INVALID_NAME'],
+      ['/api/app-passwords', { name: 'y'.repeat(1025), scopes: ['smtp'] }, 400, 'ERR_INVALID_INPUT'],
       ['/api/2sv/pairing/confirm', { code: '123456' }, 404, 'ERR_NOT_FOUND'],
       ['/api/2sv/pairing/confirm', {}, 400, 'ERR_INVALID_INPUT'],
       ['/api/devices/%3Cbad%3E/revoke', {}, 400, 'ERR_INVALID_INPUT'],
