@@ -201,23 +201,31 @@ function checkCodeLength(record: AccountRecord, settings: TotpSettings): void {
 
 export interface SecretKeyReset {
   readonly device: DeviceRecord;
+  /** Number of devices the new one replaced, 0 when the account had none. */
+  readonly replaced: number;
   readonly secretKey: string;
   readonly formattedKey: string;
   readonly otpauthUri: string;
 }
 
-/** Replaces all of an account's devices with one new secret key (admin action); old grants end with the old devices. */
+/**
+ * Replaces all of an account's devices with one new secret key (admin action); old grants end
+ * with the old devices. The audit action is `secret-key-reset` when devices were replaced and
+ * `secret-key-created` when the account had none, so the owner's email names what happened.
+ */
 export async function resetSecretKey(context: TwoStepContext, actor: Actor, rawAccount: string, rawName = 'Authenticator'): Promise<SecretKeyReset> {
   const account = normalizeAccount(rawAccount);
   const secretKey = generateSecretKey();
   const name = parseName(rawName, 'device');
   const device: DeviceRecord = { id: randomId(), name, encryptedKey: context.secrets.encrypt(secretKey), settings: DEFAULT_TOTP_SETTINGS, createdAt: context.now() };
+  let replaced = 0;
   await updateAccount(context, account, (record) => {
+    replaced = record.devices.length;
     const { pendingDevice: _dropped, ...rest } = record;
     return { ...rest, devices: [device] };
   });
-  await audit(context, actor, 'secret-key-reset', account, name);
-  return { device, secretKey, formattedKey: formatSecretKey(secretKey), otpauthUri: buildOtpauthUri(context.options.issuer, account, secretKey) };
+  await audit(context, actor, replaced > 0 ? 'secret-key-reset' : 'secret-key-created', account, name);
+  return { device, replaced, secretKey, formattedKey: formatSecretKey(secretKey), otpauthUri: buildOtpauthUri(context.options.issuer, account, secretKey) };
 }
 
 /** @throws TwoStepError ERR_NOT_FOUND when the account has no such device. */
@@ -235,15 +243,32 @@ export async function revokeDevice(context: TwoStepContext, actor: Actor, rawAcc
   return revoked!;
 }
 
-/** Revokes every device; with policy optional that turns 2-Step Verification off. Returns how many were revoked. */
+/** Thrown inside an update to leave the record unwritten when there is nothing to change. */
+class NothingToChange extends Error {}
+
+/**
+ * Revokes every device and the recovery codes. With policy optional that turns 2-Step
+ * Verification off. Returns how many devices were revoked. An account without a device is
+ * left as it is, with no audit event and so no notification, and the result is 0.
+ */
 export async function revokeAllDevices(context: TwoStepContext, actor: Actor, rawAccount: string): Promise<number> {
   const account = normalizeAccount(rawAccount);
   let count = 0;
-  await updateAccount(context, account, (record) => {
-    count = record.devices.length;
-    const { pendingDevice: _dropped, ...rest } = record;
-    return { ...rest, devices: [], recoveryCodes: [] };
-  });
+  try {
+    await updateAccount(context, account, (record) => {
+      count = record.devices.length;
+      if (count === 0) {
+        throw new NothingToChange();
+      }
+      const { pendingDevice: _dropped, ...rest } = record;
+      return { ...rest, devices: [], recoveryCodes: [] };
+    });
+  } catch (error) {
+    if (error instanceof NothingToChange) {
+      return 0;
+    }
+    throw error;
+  }
   await audit(context, actor, 'devices-revoked-all', account, `${count} device(s)`);
   return count;
 }

@@ -32,6 +32,10 @@ const DESCRIPTIONS: Readonly<Record<string, Describe>> = {
     summary: 'a device was added',
     body: `An administrator added the device ${quoted(event.detail)} to 2-Step Verification for ${event.account}.`,
   }),
+  'secret-key-created': (event) => ({
+    summary: 'a device was added',
+    body: `An administrator added the device ${quoted(event.detail)} with a new secret key to 2-Step Verification for ${event.account}.`,
+  }),
   'secret-key-reset': (event) => ({
     summary: 'your devices were replaced',
     body: `All devices of ${event.account} were replaced by the new device ${quoted(event.detail)}. Verification codes from the old devices no longer work.`,

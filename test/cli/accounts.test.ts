@@ -66,6 +66,17 @@ describe('cli: devices, status, unlock, accounts and audit', function () {
     assertFailure(await cli.run(['devices', 'revoke', 'bob@example.org']), 1, /account bob@example.org not found/);
   });
 
+  it('revoke without device changes nothing', async () => {
+    const text = await cli.run(['devices', 'revoke', alice]);
+    assert.equal(text.code, 0, text.stderr);
+    assert.equal(text.stdout, 'alice@example.org has no device to revoke; nothing changed.\n');
+    const json = await cli.json<{ revoked: number }>(['devices', 'revoke', alice]);
+    assert.equal(json.revoked, 0);
+
+    const events = await withInstallation((installation) => installation.context.store.listAudit({ account: alice }));
+    assert.deepEqual(events.filter((event) => event.action === 'devices-revoked-all'), []);
+  });
+
   it('shows TOTP settings per device', async () => {
     await cli.json(['secret', 'set', alice, RFC_KEY, '--name', 'Phone']);
     await cli.json(['secret', 'set', alice, 'JBSWY3DPEHPK3PXP', '--name', 'Token', '--algorithm', 'sha256', '--period', '60']);

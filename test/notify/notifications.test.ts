@@ -126,6 +126,26 @@ describe('notification emails', function () {
     assert.match(added.body, /^By: {3}an administrator$/m);
   });
 
+  it('reset without device reports added', async () => {
+    installation = await open(`[notify]\nsmtp_port = ${sink.port}\n`);
+    const { context } = installation;
+
+    assert.equal(await revokeAllDevices(context, ADMIN, ALICE), 0);
+    const reset = await resetSecretKey(context, ADMIN, ALICE, 'Phone');
+    assert.equal(reset.replaced, 0);
+    await installation.notifier!.flush();
+
+    const messages = await sink.waitFor(1);
+    assert.equal(messages.length, 1, 'revoking no device sends nothing');
+    assert.equal(messages[0].headers.get('subject'), 'TwoStep: a device was added');
+    assert.match(messages[0].body, /^An administrator added the device "Phone" with a new secret key to 2-Step Verification for alice@example\.org\./);
+    assert.doesNotMatch(messages[0].body, /replaced/);
+    assertNoSecret(messages[0], [reset.secretKey]);
+
+    const actions = (await context.store.listAudit({ account: ALICE })).map((event) => event.action);
+    assert.deepEqual(actions, ['secret-key-created']);
+  });
+
   it('reports a lock and a used recovery code', async () => {
     installation = await open(`[notify]\nsmtp_port = ${sink.port}\n[throttle]\nlock_after = 3\nfree_failures = 5\n`);
     const { context } = installation;

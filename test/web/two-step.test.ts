@@ -201,6 +201,12 @@ describe('panel 2-Step Verification', () => {
     const settings = await client.get('/settings');
     assert.match(settings.body, /1 device\(s\) revoked\. 2-Step Verification is off\./);
     assert.match(settings.body, /badge off/);
+
+    const repeated = await client.post('/settings/2sv/revoke-all');
+    assert.equal(repeated.headers.location, '/settings');
+    assert.match((await client.get('/settings')).body, /You have no device to revoke; nothing changed\./);
+    const events = await fixture.installation.context.store.listAudit({ account: ALICE });
+    assert.equal(events.filter((event) => event.action === 'devices-revoked-all').length, 1);
     await client.post('/sign-out');
 
     const again = await new PanelClient(fixture.app).signIn(ALICE, ALICE_PASSWORD);

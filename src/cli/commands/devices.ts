@@ -37,6 +37,6 @@ export function register(program: Command, helpers: CliHelpers): void {
       return;
     }
     const count = await revokeAllDevices(installation.context, session.actor, account);
-    session.output.result({ account, revoked: count }, () => `Revoked ${count} device(s) of ${account}.`);
+    session.output.result({ account, revoked: count }, () => (count === 0 ? `${account} has no device to revoke; nothing changed.` : `Revoked ${count} device(s) of ${account}.`));
   });
 }

@@ -108,7 +108,7 @@ export const ACCOUNT_ACTIONS: Readonly<Record<string, AccountAction>> = {
       `Removes all ${status.devices.length} device(s) and the recovery codes of ${account}. With policy ${status.policy.policy}, ${status.policy.policy === 'mandatory' ? 'the next sign-in must set up 2-Step Verification again' : '2-Step Verification is then off'}.`,
     async perform({ web, request, account }) {
       const count = await core(() => revokeAllDevices(web.installation.context, adminActor(request), account));
-      return { kind: 'notice', notice: `${count} device(s) of ${account} revoked.` };
+      return { kind: 'notice', notice: count === 0 ? `${account} has no device to revoke; nothing changed.` : `${count} device(s) of ${account} revoked.` };
     },
   },
   'revoke-device': {

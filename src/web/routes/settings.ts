@@ -133,6 +133,10 @@ export async function registerSettingsRoutes(app: FastifyInstance, web: WebConte
 
   app.post('/settings/2sv/revoke-all', { preHandler: verified('/settings/2sv') }, async (request, reply) => {
     const count = await revokeEveryDevice(web, request);
+    if (count === 0) {
+      // Another tab or an admin revoked the devices after this page was shown.
+      return redirectWithNotice(request, reply, '/settings', 'You have no device to revoke; nothing changed.');
+    }
     const { policy } = await loadAccountState(web.installation.context, request.session.account!);
     const outcome = policy.policy === 'mandatory'
       ? 'Your next sign-in will ask you to set up 2-Step Verification again.'
