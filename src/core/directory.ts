@@ -76,9 +76,18 @@ export async function getStoredGlobalPolicy(context: TwoStepContext): Promise<Po
   return context.store.get<PolicySetting>(keys.globalPolicy);
 }
 
+/**
+ * Adds a domain with policy inherit.
+ * @throws TwoStepError ERR_CONFLICT when the domain exists, which leaves its policy unchanged.
+ */
 export async function addDomain(context: TwoStepContext, actor: Actor, rawDomain: string): Promise<DomainRecord> {
   const domain = normalizeDomain(rawDomain);
-  const record = await context.store.update<DomainRecord>(keys.domain(domain), (current) => current ?? { domain, policy: 'inherit', createdAt: context.now() });
+  const record = await context.store.update<DomainRecord>(keys.domain(domain), (current) => {
+    if (current) {
+      throw new TwoStepError('ERR_CONFLICT', `domain ${domain} already exists`);
+    }
+    return { domain, policy: 'inherit', createdAt: context.now() };
+  });
   await context.store.appendAudit({ at: context.now(), actor: actor.actor, action: 'domain-added', ip: actor.ip, detail: domain });
   return record as DomainRecord;
 }

@@ -93,10 +93,19 @@ describe('cli: policy, class and domain', function () {
     const added = await cli.json<{ domain: string; policy: string }>(['domain', 'add', 'Example.ORG']);
     assert.deepEqual([added.domain, added.policy], ['example.org', 'inherit']);
     await cli.json(['domain', 'add', 'example.net']);
+    await cli.json(['policy', 'set', 'disabled', '--domain', 'example.net']);
+    assertFailure(await cli.run(['domain', 'add', 'EXAMPLE.net']), 1, /^twostep: domain example\.net already exists$/);
+    const installation = await cli.open();
+    try {
+      const events = await installation.context.store.listAudit({ limit: 100 });
+      assert.equal(events.filter((event) => event.action === 'domain-added' && event.detail === 'example.net').length, 1, 'one domain-added event');
+    } finally {
+      await installation.close();
+    }
     assertFailure(await cli.run(['domain', 'add', 'not a domain']), 1, /invalid domain "not a domain": expected a host name like example.org/);
 
     const text = await cli.run(['domain', 'list']);
-    assert.match(text.stdout, /^DOMAIN\s+POLICY\s+ADDED\nexample.net\s+inherit\s+\S+\nexample.org\s+inherit\s+\S+\n$/);
+    assert.match(text.stdout, /^DOMAIN\s+POLICY\s+ADDED\nexample.net\s+disabled\s+\S+\nexample.org\s+inherit\s+\S+\n$/);
 
     await cli.json(['domain', 'remove', 'example.net']);
     assertFailure(await cli.run(['domain', 'remove', 'example.net']), 1, /domain example.net not found/);

@@ -239,6 +239,13 @@ describe('admin pages', () => {
     const badDomain = await admin.post('/admin/domains', { domain: 'not a domain' });
     assert.equal(badDomain.statusCode, 400);
     assert.match(badDomain.body, /Invalid domain/);
+    const sameDomain = await admin.post('/admin/domains', { domain: 'example.org' });
+    assert.equal(sameDomain.statusCode, 409);
+    assert.match(sameDomain.body, /Domain example\.org already exists\./);
+    assert.doesNotMatch(sameDomain.body, /Domain example\.org added\./);
+    const sameClass = await admin.post('/admin/classes', { name: 'staff' });
+    assert.equal(sameClass.statusCode, 409);
+    assert.match(sameClass.body, /Class staff already exists\./);
     const unconfirmed = await admin.post('/admin/classes/staff/delete', {});
     assert.equal(unconfirmed.statusCode, 400);
     assert.match(unconfirmed.body, /Tick the confirmation box to delete the class\./);
