@@ -57,6 +57,11 @@ describe('twostep serve, migrate and auth-key', function () {
     const source = `sqlite://${join(home.dataDir, 'store.sqlite')}`;
     const target = `sqlite://${join(home.home, 'copy.sqlite')}`;
 
+    const text = await home.run(['migrate', '--from', source, '--to', `sqlite://${join(home.home, 'text-copy.sqlite')}`]);
+    assert.equal(text.code, 0, text.stderr);
+    assert.equal(text.stderr, '', 'no progress line when stderr is a pipe');
+    assert.match(text.stdout, /^Copied \d+ values, \d+ step claims, \d+ counters and \d+ audit events\.\n$/);
+
     const counts = await home.json<{ values: number; audit: number }>(['migrate', '--from', source, '--to', target]);
     assert.ok(counts.values >= 2, JSON.stringify(counts));
     assert.ok(counts.audit >= 1, JSON.stringify(counts));
@@ -67,7 +72,9 @@ describe('twostep serve, migrate and auth-key', function () {
       await copy.close();
     }
 
-    assertFailure(await home.run(['migrate', '--from', source, '--to', target]), 1, /--force/);
+    const rejected = await home.run(['migrate', '--from', source, '--to', target]);
+    assertFailure(rejected, 1, /^twostep: the target sqlite store already holds records: migrate into an empty store, or pass --force to replace records with the same keys$/);
+    assert.equal(rejected.stderr.match(/--force/g)?.length, 1, 'the hint is given once');
   });
 
   it('auth-key prints the key in auth.key, the same on every call', async () => {

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { isTwoStepError, TwoStepError } from '../../core/errors';
+import { TwoStepError } from '../../core/errors';
 import { openStore } from '../../store';
 import { migrateStore } from '../../store/migrate';
 import type { CliHelpers } from '../helpers';
@@ -19,24 +19,24 @@ export function register(program: Command, helpers: CliHelpers): void {
     // Relative sqlite:// paths are resolved against the current folder.
     const source = openStore(options.from, process.cwd());
     const target = openStore(options.to, process.cwd());
+    // A progress line rewritten in place with \r reads well only on a terminal. In a pipe or a
+    // log file the lines would run together, so there only the summary on stdout is printed.
+    const showProgress = !session.globals.json && process.stderr.isTTY === true;
+    let progressShown = false;
     try {
       const counts = await migrateStore(source, target, {
         force: options.force,
         onProgress: (progress) => {
-          if (!session.globals.json) {
-            process.stderr.write(`copied ${progress.values} values, ${progress.steps} step claims, ${progress.counters} counters, ${progress.audit} audit events\r`);
+          if (showProgress) {
+            process.stderr.write(`\rcopied ${progress.values} values, ${progress.steps} step claims, ${progress.counters} counters, ${progress.audit} audit events`);
+            progressShown = true;
           }
         },
       });
-      if (!session.globals.json) {
+      if (progressShown) {
         process.stderr.write('\n');
       }
       session.output.result(counts, () => `Copied ${counts.values} values, ${counts.steps} step claims, ${counts.counters} counters and ${counts.audit} audit events.`);
-    } catch (error) {
-      if (isTwoStepError(error, 'ERR_CONFLICT')) {
-        throw new TwoStepError('ERR_CONFLICT', `${error.message}; add --force to copy into it anyway`);
-      }
-      throw error;
     } finally {
       await Promise.allSettled([source.close(), target.close()]);
     }
