@@ -13,6 +13,7 @@ import {
   type Scope,
 } from './model';
 import { generateRecoveryCode, normalizeRecoveryCode, RECOVERY_CODE_COUNT } from './recovery-codes';
+import { formatCount } from './counts';
 import { constantTimeEqual, randomId } from './secrets';
 import { loadAccountState } from './state';
 import type { EffectivePolicy } from './policy';
@@ -269,7 +270,7 @@ export async function revokeAllDevices(context: TwoStepContext, actor: Actor, ra
     }
     throw error;
   }
-  await audit(context, actor, 'devices-revoked-all', account, `${count} device(s)`);
+  await audit(context, actor, 'devices-revoked-all', account, formatCount(count, 'device'));
   return count;
 }
 

@@ -52,8 +52,12 @@ export function toWebError(error: unknown): unknown {
   return new WebError(status, error.code, message);
 }
 
-/** Starts a core message with a capital letter and ends it with a full stop, for display. */
+/**
+ * Starts a core message with a capital letter and ends it with a full stop, for display. Only a
+ * plain lower-case word is capitalised, so a message that starts with an account, a domain or
+ * another value such as `carol@example.test` keeps it exactly as written.
+ */
 export function sentence(message: string): string {
-  const text = message.charAt(0).toUpperCase() + message.slice(1);
+  const text = /^[a-z]+(?=[\s,:;]|$)/.test(message) ? message.charAt(0).toUpperCase() + message.slice(1) : message;
   return /[.!?]$/.test(text) ? text : `${text}.`;
 }

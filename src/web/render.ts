@@ -1,4 +1,5 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { formatCount } from '../core/counts';
 import { isAdmin, type WebContext } from './flows';
 
 /** Data every page template receives next to its own: the layout reads these. */
@@ -14,6 +15,7 @@ export interface LayoutData {
   readonly notice?: string;
   readonly error?: string;
   readonly formatTime: (ms: number | undefined) => string;
+  readonly formatCount: typeof formatCount;
 }
 
 /** Formats a time as `2025-01-31 14:05 UTC`, the same for every viewer and in tests. */
@@ -45,6 +47,7 @@ export async function renderPage(
     isAdmin: session.data.stage === 'signed-in' && isAdmin(web, session.account),
     notice: session.takeNotice(),
     formatTime,
+    formatCount,
     ...data,
   };
   reply.header('Cache-Control', 'no-store');
@@ -60,6 +63,7 @@ export async function renderErrorPage(web: WebContext, reply: FastifyReply, stat
     stage: 'anonymous',
     isAdmin: false,
     formatTime,
+    formatCount,
     status,
     message,
   });

@@ -77,6 +77,21 @@ describe('cli: devices, status, unlock, accounts and audit', function () {
     assert.deepEqual(events.filter((event) => event.action === 'devices-revoked-all'), []);
   });
 
+  it('revoke counts in singular and plural', async () => {
+    await cli.json(['secret', 'set', alice, RFC_KEY, '--name', 'Phone']);
+    const oneDevice = await cli.run(['devices', 'revoke', alice]);
+    assert.equal(oneDevice.stdout, 'Revoked 1 device of alice@example.org.\n');
+
+    await cli.json(['secret', 'set', alice, RFC_KEY, '--name', 'Phone']);
+    await cli.json(['secret', 'set', alice, 'JBSWY3DPEHPK3PXP', '--name', 'Spare']);
+    const twoDevices = await cli.run(['devices', 'revoke', alice]);
+    assert.equal(twoDevices.stdout, 'Revoked 2 devices of alice@example.org.\n');
+
+    const events = await withInstallation((installation) => installation.context.store.listAudit({ account: alice }));
+    const details = events.filter((event) => event.action === 'devices-revoked-all').map((event) => event.detail);
+    assert.deepEqual(details.sort(), ['1 device', '2 devices']);
+  });
+
   it('shows TOTP settings per device', async () => {
     await cli.json(['secret', 'set', alice, RFC_KEY, '--name', 'Phone']);
     await cli.json(['secret', 'set', alice, 'JBSWY3DPEHPK3PXP', '--name', 'Token', '--algorithm', 'sha256', '--period', '60']);

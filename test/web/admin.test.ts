@@ -125,7 +125,7 @@ describe('admin pages', () => {
     const exported = await auditEvents('accounts-exported');
     assert.equal(exported.length, 2);
     assert.equal(exported[0].actor, ADMIN_ACTOR);
-    assert.deepEqual(exported.map((event) => event.detail).sort(), ['csv, 1 account(s), filter domain=example.net', 'json, 2 account(s), filter state=enrolled']);
+    assert.deepEqual(exported.map((event) => event.detail).sort(), ['csv, 1 account, filter domain=example.net', 'json, 2 accounts, filter state=enrolled']);
 
     const bad = await admin.get('/admin/accounts?state=sleeping');
     assert.equal(bad.statusCode, 400);
@@ -165,6 +165,11 @@ describe('admin pages', () => {
     assert.equal(good.headers.location, ALICE_URL);
     const after = await admin.get(ALICE_URL);
     assert.match(after.body, /Device &#34;Token&#34; added|Device &quot;Token&quot; added/);
+
+    const again = await admin.post(`${ALICE_URL}/provision`, { secret_key: 'GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ', name: 'Copy' });
+    assert.equal(again.statusCode, 409);
+    assert.match(again.body, /alice@example\.org already has this secret key on device/, 'the account keeps its case');
+    assert.doesNotMatch(again.body, /Alice@example\.org/);
     const [event] = await auditEvents('secret-key-provisioned');
     assert.equal(event.actor, ADMIN_ACTOR);
     assert.equal(event.account, ALICE);

@@ -192,14 +192,16 @@ describe('panel 2-Step Verification', () => {
     await enroll(client, fixture.installation);
     const manage = await client.get('/settings/2sv');
     assert.match(manage.body, /href="\/settings\/2sv\/revoke-all"/, 'the manage page links to the confirmation');
+    assert.match((await client.get('/settings')).body, /<p>1 device, 10 recovery codes left\.<\/p>[\s\S]*<p>0 app passwords\.<\/p>/);
     const confirm = await client.get('/settings/2sv/revoke-all');
     assert.equal(confirm.statusCode, 200);
     assert.match(confirm.body, /Revoke all devices\?/);
+    assert.match(confirm.body, /All 1 device of/);
     assert.match(confirm.body, /2-Step Verification is turned off/);
     const reply = await client.post('/settings/2sv/revoke-all');
     assert.equal(reply.headers.location, '/settings');
     const settings = await client.get('/settings');
-    assert.match(settings.body, /1 device\(s\) revoked\. 2-Step Verification is off\./);
+    assert.match(settings.body, /1 device revoked\. 2-Step Verification is off\./);
     assert.match(settings.body, /badge off/);
 
     const repeated = await client.post('/settings/2sv/revoke-all');

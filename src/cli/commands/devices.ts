@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { getAccountStatus, revokeAllDevices, revokeDevice } from '../../core/accounts';
+import { formatCount } from '../../core/counts';
 import type { CliHelpers } from '../helpers';
 import { formatTable } from '../output';
 import { DEVICE_HEADER, deviceRows, deviceView } from '../views';
@@ -37,6 +38,6 @@ export function register(program: Command, helpers: CliHelpers): void {
       return;
     }
     const count = await revokeAllDevices(installation.context, session.actor, account);
-    session.output.result({ account, revoked: count }, () => (count === 0 ? `${account} has no device to revoke; nothing changed.` : `Revoked ${count} device(s) of ${account}.`));
+    session.output.result({ account, revoked: count }, () => (count === 0 ? `${account} has no device to revoke; nothing changed.` : `Revoked ${formatCount(count, 'device')} of ${account}.`));
   });
 }

@@ -1,8 +1,14 @@
 import type { Command } from 'commander';
+import { formatCount } from '../../core/counts';
 import { TwoStepError } from '../../core/errors';
+import { migrateStore, type MigrationCounts } from '../../store/migrate';
 import { openStore } from '../../store';
-import { migrateStore } from '../../store/migrate';
 import type { CliHelpers } from '../helpers';
+
+/** Names each kind of record copied with its count, such as "1 value" or "0 step claims". */
+function describeCounts(counts: Readonly<MigrationCounts>): string[] {
+  return [formatCount(counts.values, 'value'), formatCount(counts.steps, 'step claim'), formatCount(counts.counters, 'counter'), formatCount(counts.audit, 'audit event')];
+}
 
 export function register(program: Command, helpers: CliHelpers): void {
   const command = program
@@ -28,7 +34,7 @@ export function register(program: Command, helpers: CliHelpers): void {
         force: options.force,
         onProgress: (progress) => {
           if (showProgress) {
-            process.stderr.write(`\rcopied ${progress.values} values, ${progress.steps} step claims, ${progress.counters} counters, ${progress.audit} audit events`);
+            process.stderr.write(`\rcopied ${describeCounts(progress).join(', ')}`);
             progressShown = true;
           }
         },
@@ -36,7 +42,10 @@ export function register(program: Command, helpers: CliHelpers): void {
       if (progressShown) {
         process.stderr.write('\n');
       }
-      session.output.result(counts, () => `Copied ${counts.values} values, ${counts.steps} step claims, ${counts.counters} counters and ${counts.audit} audit events.`);
+      session.output.result(counts, () => {
+        const parts = describeCounts(counts);
+        return `Copied ${parts.slice(0, -1).join(', ')} and ${parts[parts.length - 1]}.`;
+      });
     } finally {
       await Promise.allSettled([source.close(), target.close()]);
     }

@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { normalizeAccount } from '../../core/account';
 import { getAccountStatus } from '../../core/accounts';
+import { formatCount } from '../../core/counts';
 import { loadAccountState } from '../../core/state';
 import { WebError, toWebError } from '../errors';
 import type { WebContext } from '../flows';
@@ -45,10 +46,10 @@ function filterQuery(filters: AccountFilters): string {
   return text === '' ? '' : `?${text}`;
 }
 
-/** Describes an export for the audit log, e.g. `csv, 3 account(s), filter domain=example.test`. */
+/** Describes an export for the audit log, e.g. `csv, 3 accounts, filter domain=example.test`. */
 function exportDetail(format: string, count: number, filters: AccountFilters): string {
   const filter = filterQuery(filters).replace(/^\?/, '');
-  return `${format}, ${count} account(s)${filter === '' ? '' : `, filter ${filter}`}`;
+  return `${format}, ${formatCount(count, 'account')}${filter === '' ? '' : `, filter ${filter}`}`;
 }
 
 async function exportAccounts(web: WebContext, request: FastifyRequest, reply: FastifyReply, format: 'csv' | 'json'): Promise<FastifyReply> {

@@ -1,4 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { formatCount } from '../../core/counts';
 import { loadAccountState } from '../../core/state';
 import { WebError } from '../errors';
 import {
@@ -141,7 +142,7 @@ export async function registerSettingsRoutes(app: FastifyInstance, web: WebConte
     const outcome = policy.policy === 'mandatory'
       ? 'Your next sign-in will ask you to set up 2-Step Verification again.'
       : '2-Step Verification is off.';
-    return redirectWithNotice(request, reply, '/settings', `${count} device(s) revoked. ${outcome}`);
+    return redirectWithNotice(request, reply, '/settings', `${formatCount(count, 'device')} revoked. ${outcome}`);
   });
 
   app.post('/settings/2sv/recovery-codes', { preHandler: verified('/settings/2sv') }, async (request, reply) => {
