@@ -64,7 +64,8 @@ function runReply(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<numb
  * runs `argv` (Dovecot passes the path of checkpassword-reply) with USER set to the account.
  * Dovecot starts one process per login, running as the `dovecot` user, so the data folder
  * must be readable and writable by that user.
- * Returns the exit code: the reply program's on acceptance, 1 rejected, 111 temporary failure, 2 misuse.
+ * Returns the exit code: the reply program's on acceptance, 1 rejected, 111 temporary failure
+ * (also when fd 3 is not readable), 2 misuse.
  */
 export async function runCheckpassword(argv: readonly string[], options: CheckpasswordOptions = {}): Promise<number> {
   const env = options.env ?? process.env;
@@ -72,11 +73,20 @@ export async function runCheckpassword(argv: readonly string[], options: Checkpa
     return fail(CHECKPASSWORD_MISUSE, 'missing program to run on success: Dovecot passes the path of checkpassword-reply');
   }
 
+  const inputFd = options.inputFd ?? INPUT_FD;
   let input: Buffer;
   try {
-    input = readInput(options.inputFd ?? INPUT_FD);
+    input = readInput(inputFd);
   } catch (error) {
-    return fail(CHECKPASSWORD_MISUSE, `cannot read the login from fd ${options.inputFd ?? INPUT_FD}: ${(error as Error).message}`);
+    // npx starts the command with stdin, stdout and stderr only, so fd 3 is then closed or one of
+    // Node's own descriptors (EBADF, EINVAL). Exit 111 rather than 2, because Dovecot 2.3 logs
+    // status 2 as "tried to use userdb-only checkpassword program for passdb?".
+    const reason = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
+    return fail(
+      CHECKPASSWORD_TEMPORARY_FAILURE,
+      `cannot read the login: file descriptor ${inputFd} is not readable (${reason}). Dovecot passes the user and password there, as the checkpassword protocol defines. ` +
+        'Run the installed twostep command, such as node_modules/.bin/twostep, not "npx twostep", which does not pass file descriptor 3 on.',
+    );
   }
   const fields = input.toString('utf8').split('\0');
   if (input.length > MAX_INPUT || fields.length < 3) {
