@@ -106,6 +106,7 @@ describe('cli: secret and code', function () {
     await cli.json(['secret', 'set', account, RFC_KEY]);
     const result = await cli.run(['secret', 'reset', account, '--name', 'Phone']);
     assert.equal(result.code, 0, result.stderr);
+    assert.match(result.stdout, new RegExp(`^New secret key for ${account} on device "Phone"; it replaced 1 device of the account\\.$`, 'm'));
     const uri = /otpauth URI: (otpauth:\/\/\S+)/.exec(result.stdout)?.[1];
     assert.ok(uri, 'URI printed');
     const secret = parseOtpauthUri(uri).secret;
@@ -115,6 +116,13 @@ describe('cli: secret and code', function () {
     assert.ok(!result.stdout.includes('\u001b['), 'ANSI escape sequences in piped output');
     const status = await cli.json<StatusJson>(['status', account]);
     assert.deepEqual(status.devices.map((device) => device.name), ['Phone'], 'old device replaced');
+  });
+
+  it('resets an account without a device', async () => {
+    const result = await cli.run(['secret', 'reset', account, '--name', 'Phone']);
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(result.stdout, new RegExp(`^New secret key for ${account} on device "Phone"; 2-Step Verification is on\\.$`, 'm'));
+    assert.doesNotMatch(result.stdout, /replaced/);
   });
 
   it('prints only URI and key for reset --json', async () => {

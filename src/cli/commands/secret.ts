@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import QRCode from 'qrcode';
 import { provisionSecretKey, resetSecretKey } from '../../core/accounts';
+import { formatCount } from '../../core/counts';
 import { hasUriScheme, parseOtpauthUri, parseTotpSettings } from '../../core/totp';
 import { InputError } from '../errors';
 import type { CliHelpers } from '../helpers';
@@ -75,7 +76,9 @@ export function register(program: Command, helpers: CliHelpers): void {
     // pipe or file gets plain block characters, which read right on a light background.
     const qr = await QRCode.toString(result.otpauthUri, session.output.isTerminal ? { type: 'terminal', small: true } : { type: 'utf8' });
     session.output.result(result, () => [
-      `New secret key for ${account} on device "${result.device.name}"; any other device of the account was removed.`,
+      result.replaced > 0
+        ? `New secret key for ${account} on device "${result.device.name}"; it replaced ${formatCount(result.replaced, 'device')} of the account.`
+        : `New secret key for ${account} on device "${result.device.name}"; 2-Step Verification is on.`,
       'Scan the QR code with the authenticator app, or type the key. This is the only time it is shown.',
       '',
       qr.trimEnd(),
