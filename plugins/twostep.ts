@@ -70,10 +70,13 @@ function definedFields(fields: LogFields): Record<string, string | number | bool
  * server that logs at NOTICE or WARN does not format the INFO line of each login.
  */
 function harakaLogger(plugin: HarakaPlugin, connection?: HarakaConnection): Logger {
+  // Haraka appends every argument that is not an object to the message, so a line outside a
+  // connection passes no third argument at all: an undefined one would end it with "undefined".
+  const extra = connection ? [connection] : [];
   return {
-    info: (fields, message) => plugin.loginfo(message, definedFields(fields), connection),
-    warn: (fields, message) => plugin.logwarn(message, definedFields(fields), connection),
-    error: (fields, message) => plugin.logerror(message, definedFields(fields), connection),
+    info: (fields, message) => plugin.loginfo(message, definedFields(fields), ...extra),
+    warn: (fields, message) => plugin.logwarn(message, definedFields(fields), ...extra),
+    error: (fields, message) => plugin.logerror(message, definedFields(fields), ...extra),
   };
 }
 

@@ -72,4 +72,17 @@ describe('Haraka config reload', function () {
     assert.deepEqual(result, { ok: true });
     assert.doesNotMatch(haraka.output(), /take effect after a Haraka restart/);
   });
+
+  it('warns of a misspelt setting at reload', async () => {
+    const iniPath = join(haraka.home, 'config', 'twostep.ini');
+    writeFileSync(iniPath, `${readFileSync(iniPath, 'utf8')}\n[totp]\nwindw = 2\n`);
+    const started = Date.now();
+    while (!haraka.output().includes('check their spelling') && Date.now() - started < 30_000) {
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    }
+    const line = haraka.output().split('\n').find((entry) => entry.includes('check their spelling'));
+    assert.ok(line, `a warning line: ${haraka.output().slice(-2000)}`);
+    assert.match(line, /\[WARN\].*twostep\.ini has settings that TwoStep does not read, check their spelling: \[totp\] windw\b/);
+    assert.doesNotMatch(line, /undefined/);
+  });
 });
