@@ -23,7 +23,7 @@ import { buildOtpauthUri, formatSecretKey } from '../core/totp';
 import type { AuditEvent } from '../store/types';
 import type { Installation } from '../installation';
 import { WebError, WRONG_CREDENTIALS, toWebError } from './errors';
-import { MAX_ACCOUNT_LENGTH, MAX_CODE_LENGTH, MAX_NAME_FIELD_LENGTH, MAX_PASSWORD_LENGTH, readScopes, readText } from './input';
+import { MAX_ACCOUNT_LENGTH, MAX_NAME_FIELD_LENGTH, MAX_PASSWORD_LENGTH, readCode, readScopes, readText } from './input';
 import type { SessionManager } from './session';
 import type { HttpSettings } from './settings';
 
@@ -106,7 +106,7 @@ export async function signInWithCode(web: WebContext, request: FastifyRequest): 
   if (session.data.stage !== 'second-factor' || account === undefined) {
     throw new WebError(409, 'ERR_SIGN_IN_REQUIRED', 'No sign-in is in progress, or it expired: enter your email address and password first.');
   }
-  const code = readText(request.body, 'code', 'verification code', MAX_CODE_LENGTH, false);
+  const code = readCode(request.body, false);
   const { context } = web.installation;
 
   let delayMs = pendingDelayMs ?? 0;
@@ -151,7 +151,7 @@ export function isRecentlyVerified(web: WebContext, request: FastifyRequest): bo
 export async function verifyCredentials(web: WebContext, request: FastifyRequest): Promise<void> {
   const account = request.session.account!;
   const password = readText(request.body, 'password', 'password', MAX_PASSWORD_LENGTH);
-  const code = readText(request.body, 'code', 'verification code', MAX_CODE_LENGTH, false);
+  const code = readCode(request.body, false);
   const { context } = web.installation;
 
   const { record } = await core(() => loadAccountState(context, account));
@@ -238,7 +238,7 @@ export interface ConfirmedPairing {
  */
 export async function confirmDevicePairing(web: WebContext, request: FastifyRequest): Promise<ConfirmedPairing> {
   const account = request.session.account!;
-  const code = readText(request.body, 'code', 'verification code', MAX_CODE_LENGTH);
+  const code = readCode(request.body);
   const result = await core(() => confirmPairing(web.installation.context, actorOf(request), account, code));
   if (request.session.data.stage === 'setup') {
     const verifiedAt = request.session.data.verifiedAt;

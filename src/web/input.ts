@@ -41,6 +41,22 @@ export function readText(body: unknown, field: string, label: string, max: numbe
 }
 
 /**
+ * Reads a verification code or recovery code field. A code of 6 or 8 digits typed in groups,
+ * as authenticator apps show it ("081 804"), loses the spaces between its digits. Anything
+ * else is passed on as typed, so " 081804" or "81804" is still a wrong code.
+ */
+export function readCode(body: unknown, required = true): string {
+  const raw = readText(body, 'code', 'verification code', MAX_CODE_LENGTH, required);
+  if (/^[0-9]+(?: [0-9]+)+$/.test(raw)) {
+    const digits = raw.replace(/ /g, '');
+    if (digits.length === 6 || digits.length === 8) {
+      return digits;
+    }
+  }
+  return raw;
+}
+
+/**
  * Reads the scopes of an app password: repeated form fields, a JSON array or a comma list.
  * @throws WebError 400 ERR_INVALID_SCOPE when none is given or one is unknown.
  */

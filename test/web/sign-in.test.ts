@@ -120,6 +120,20 @@ describe('panel sign-in', () => {
     assert.match(settings.body, /badge on/);
   });
 
+  it('code typed in groups signs in', async () => {
+    const client = new PanelClient(fixture.app);
+    await client.signIn(ALICE, ALICE_PASSWORD);
+    const { secretKey } = await enroll(client, fixture.installation);
+    await client.post('/sign-out');
+    const code = await currentCode(fixture.installation, secretKey);
+
+    const leadingSpace = await new PanelClient(fixture.app).signIn(ALICE, ALICE_PASSWORD, ` ${code}`);
+    assert.equal(leadingSpace.statusCode, 401, 'a space before the code is not a grouping');
+    const grouped = await new PanelClient(fixture.app).signIn(ALICE, ALICE_PASSWORD, `${code.slice(0, 3)} ${code.slice(3)}`);
+    assert.equal(grouped.statusCode, 303);
+    assert.equal(grouped.headers.location, '/settings');
+  });
+
   it('code is rejected when replayed', async () => {
     const client = new PanelClient(fixture.app);
     await client.signIn(ALICE, ALICE_PASSWORD);
