@@ -14,7 +14,7 @@ import { openInstallation, PACKAGE_ROOT, type Installation } from '../installati
 import { createLogger } from '../logger';
 import { WebError, toWebError } from './errors';
 import type { WebContext } from './flows';
-import { renderErrorPage } from './render';
+import { redirectWithNotice, renderErrorPage } from './render';
 import { registerApiRoutes } from './routes/api';
 import { registerAppPasswordRoutes } from './routes/app-passwords';
 import { registerSettingsRoutes } from './routes/settings';
@@ -170,6 +170,11 @@ export async function buildHttpService(installation: Installation, options: Http
         'request failed',
       );
     }
+    // A sign-in form that expired (10 minutes) or was replaced by a sign-in in another tab
+    // starts again with a fresh form, rather than on an error page.
+    if (described.code === 'ERR_CSRF' && request.session && !isApiRequest(request) && SIGN_IN_FORMS.has(request.url)) {
+      return redirectWithNotice(request, reply, '/sign-in', 'The sign-in form expired. Enter your email address and password again.');
+    }
     return sendError(web, request, reply, described);
   });
   app.setNotFoundHandler(async (request, reply) => sendError(web, request, reply, new WebError(404, 'ERR_NOT_FOUND', 'Page not found.')));
@@ -183,6 +188,9 @@ export async function buildHttpService(installation: Installation, options: Http
   await registerAuthRoutes(app, () => current);
   return app;
 }
+
+/** Form targets of the sign-in pages, where a failed CSRF check starts the sign-in again. */
+const SIGN_IN_FORMS = new Set(['/sign-in', '/sign-in/code']);
 
 async function sendError(web: WebContext, request: FastifyRequest, reply: FastifyReply, error: WebError): Promise<FastifyReply> {
   reply.header('Cache-Control', 'no-store');

@@ -200,20 +200,37 @@ describe('panel sign-in', () => {
     assert.equal(huge.statusCode, 413);
   });
 
+  /** Checks that a sign-in POST failed its CSRF check: a fresh form with a notice, and nobody signed in. */
+  async function assertSignInRestarted(reply: { statusCode: number; headers: Record<string, unknown> }, client: PanelClient, message: string): Promise<void> {
+    assert.equal(reply.statusCode, 303, message);
+    assert.equal(reply.headers.location, '/sign-in', message);
+    assert.deepEqual(await fixture.installation.context.store.listKeys(keys.webSessionPrefix), [], `${message}: no session stored`);
+    assert.match((await client.get('/sign-in')).body, /The sign-in form expired\. Enter your email address and password again\./, message);
+    assert.equal((await client.get('/settings')).headers.location, '/sign-in', `${message}: not signed in`);
+  }
+
   it('wrong or missing CSRF token is rejected', async () => {
     const client = new PanelClient(fixture.app);
     await client.get('/sign-in');
     const wrong = await client.post('/sign-in', { _csrf: 'forged-token', account: ALICE, password: ALICE_PASSWORD });
-    assert.equal(wrong.statusCode, 403);
-    assert.match(wrong.body, /CSRF token/);
+    await assertSignInRestarted(wrong, client, 'forged token');
 
     const missing = await client.post('/sign-in', { _csrf: '', account: ALICE, password: ALICE_PASSWORD });
-    assert.equal(missing.statusCode, 403);
+    await assertSignInRestarted(missing, client, 'missing token');
 
+    const other = new PanelClient(fixture.app);
+    await other.get('/sign-in');
     const noSession = new PanelClient(fixture.app);
-    noSession.csrfToken = client.csrfToken;
+    noSession.csrfToken = other.csrfToken;
     const crossSession = await noSession.post('/sign-in', { account: ALICE, password: ALICE_PASSWORD });
-    assert.equal(crossSession.statusCode, 403, "another session's token does not count");
+    await assertSignInRestarted(crossSession, noSession, "another session's token");
+
+    // Other forms keep the error page.
+    const signedIn = new PanelClient(fixture.app);
+    await signedIn.signIn(ALICE, ALICE_PASSWORD);
+    const appPassword = await signedIn.post('/settings/app-passwords', { _csrf: 'forged-token', name: 'X', scopes: ['smtp'] });
+    assert.equal(appPassword.statusCode, 403);
+    assert.match(appPassword.body, /CSRF token/);
   });
 
   it('sign-in page visits write nothing to the store', async () => {
@@ -245,13 +262,13 @@ describe('panel sign-in', () => {
     const forgedPayload = Buffer.from(JSON.stringify({ ...state, csrfSecret: 'chosen-by-someone-else' })).toString('base64url');
     client.cookies.set('twostep-session', `a.${forgedPayload}.${tag}`);
     const forged = await client.post('/sign-in', { account: ALICE, password: ALICE_PASSWORD });
-    assert.equal(forged.statusCode, 403);
+    await assertSignInRestarted(forged, client, 'altered cookie');
 
     const fresh = new PanelClient(fixture.app);
     await fresh.get('/sign-in');
     fixture.installation.clock.advanceSeconds(601);
     const late = await fresh.post('/sign-in', { account: ALICE, password: ALICE_PASSWORD });
-    assert.equal(late.statusCode, 403, 'the sign-in form lasts 10 minutes, as a stored one did');
+    await assertSignInRestarted(late, fresh, 'the sign-in form lasts 10 minutes, as a stored one did');
   });
 
   it('sign-out notice is shown once without a stored session', async () => {
