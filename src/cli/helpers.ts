@@ -96,6 +96,13 @@ async function requireAccount(installation: Installation, raw: string): Promise<
   if (stored || (await installation.backend.hasAccount(account))) {
     return account;
   }
+  const passwdFile = installation.passwdFile;
+  if (passwdFile && !(await passwdFile.exists())) {
+    throw new TwoStepError(
+      'ERR_INVALID_CONFIG',
+      `account ${account} not found: the passwd file ${passwdFile.path} does not exist; fix [backend] passwd_file in twostep.ini, or create it with "twostep passwd ${account}"`,
+    );
+  }
   throw new TwoStepError(
     'ERR_NOT_FOUND',
     `account ${account} not found in the passwd file or the TwoStep store: check the spelling, or add it with "twostep passwd ${account}"`,

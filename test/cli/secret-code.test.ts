@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { generateCode, parseOtpauthUri } from '../../src/core/totp';
 import { RFC_KEY } from '../helpers/installation';
 import { assertFailure, CliHome, EXPECTED_ACTOR } from './cli-runner';
@@ -94,6 +96,15 @@ describe('cli: secret and code', function () {
     assertFailure(await cli.run(['secret', 'set', account, RFC_KEY.toLowerCase()]), 1, /already has this secret key on device "First"/);
     assertFailure(await cli.run(['secret', 'set', account, RFC_SHA256_KEY, '--digits', '8']), 1, /has devices with 6-digit codes/);
     assert.equal((await cli.json<StatusJson>(['status', account])).devices.length, 1);
+  });
+
+  it('names a missing passwd file', async () => {
+    writeFileSync(join(cli.configDir, 'twostep.ini'), '[backend]\npasswd_file = /nonexistent-folder/passwd\n');
+    assertFailure(
+      await cli.run(['status', 'bob@example.org']),
+      78,
+      /account bob@example\.org not found: the passwd file \/nonexistent-folder\/passwd does not exist; fix \[backend\] passwd_file/,
+    );
   });
 
   it('rejects an unknown account', async () => {
