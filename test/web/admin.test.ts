@@ -213,8 +213,11 @@ describe('admin pages', () => {
     assert.match(reset.body, /<code class="secret-key" id="secret-key">[A-Z2-7 ]+<\/code>/);
     assert.match(reset.body, /<svg/);
     assert.equal(reset.headers['cache-control'], 'no-store');
+    const confirmOne = await admin.get(`${ALICE_URL}/revoke-devices`);
+    assert.match(confirmOne.body, /Removes the device and the recovery codes of alice@example\.org\./);
     assert.equal((await run('revoke-devices')).statusCode, 303);
     assert.equal((await getAccountStatus(context, ALICE)).devices.length, 0);
+    assert.match((await admin.get(`${ALICE_URL}/revoke-devices`)).body, /alice@example\.org has no device to revoke\./);
     const nothingLeft = await run('revoke-devices');
     assert.equal(nothingLeft.statusCode, 303);
     assert.match((await admin.get(nothingLeft.headers.location as string)).body, /alice@example\.org has no device to revoke; nothing changed\./);

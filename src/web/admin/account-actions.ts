@@ -84,7 +84,7 @@ export const ACCOUNT_ACTIONS: Readonly<Record<string, AccountAction>> = {
     describe: ({ account, status }) =>
       status.devices.length === 0
         ? `Adds a device with a new secret key to ${account}, which has no device now. The key is shown once on the next page.`
-        : `Replaces all ${formatCount(status.devices.length, 'device')} of ${account} with one new secret key, shown once on the next page. Codes from the old devices stop working, and mail clients that signed in with them must sign in again.`,
+        : `Replaces ${status.devices.length === 1 ? 'the device' : `all ${formatCount(status.devices.length, 'device')}`} of ${account} with one new secret key, shown once on the next page. Codes from the old devices stop working, and mail clients that signed in with them must sign in again.`,
     async perform({ web, request, account }, body) {
       const reset = await core(() => resetSecretKey(web.installation.context, adminActor(request), account, deviceName(body, 'Authenticator')));
       const qrSvg = await QRCode.toString(reset.otpauthUri, { type: 'svg', errorCorrectionLevel: 'M', margin: 2 });
@@ -108,7 +108,9 @@ export const ACCOUNT_ACTIONS: Readonly<Record<string, AccountAction>> = {
     danger: true,
     fields: [],
     describe: ({ account, status }) =>
-      `Removes all ${formatCount(status.devices.length, 'device')} and the recovery codes of ${account}. With policy ${status.policy.policy}, ${status.policy.policy === 'mandatory' ? 'the next sign-in must set up 2-Step Verification again' : '2-Step Verification is then off'}.`,
+      status.devices.length === 0
+        ? `${account} has no device to revoke.`
+        : `Removes ${status.devices.length === 1 ? 'the device' : `all ${formatCount(status.devices.length, 'device')}`} and the recovery codes of ${account}. With policy ${status.policy.policy}, ${status.policy.policy === 'mandatory' ? 'the next sign-in must set up 2-Step Verification again' : '2-Step Verification is then off'}.`,
     async perform({ web, request, account }) {
       const count = await core(() => revokeAllDevices(web.installation.context, adminActor(request), account));
       return { kind: 'notice', notice: count === 0 ? `${account} has no device to revoke; nothing changed.` : `${formatCount(count, 'device')} of ${account} revoked.` };
