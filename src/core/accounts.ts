@@ -394,11 +394,19 @@ export async function consumeRecoveryCode(context: TwoStepContext, account: stri
   return used;
 }
 
-/** Clears the failed-second-factor lock (admin action or the user's own action in the panel). */
-export async function unlockAccount(context: TwoStepContext, actor: Actor, rawAccount: string): Promise<void> {
+/**
+ * Clears the failed-second-factor count and so the lock (admin action or the user's own action in
+ * the panel). Returns false, writing no audit event, when there was no failed code to clear.
+ */
+export async function unlockAccount(context: TwoStepContext, actor: Actor, rawAccount: string): Promise<boolean> {
   const account = normalizeAccount(rawAccount);
-  await context.store.resetCounter(keys.secondFactorFailures(account));
+  const key = keys.secondFactorFailures(account);
+  if ((await context.store.readCounter(key)) === 0) {
+    return false;
+  }
+  await context.store.resetCounter(key);
   await audit(context, actor, 'account-unlocked', account);
+  return true;
 }
 
 export interface DeviceStatus {

@@ -166,6 +166,11 @@ describe('cli: devices, status, unlock, accounts and audit', function () {
     const unlocked = await status();
     assert.equal(unlocked.locked, false);
     assert.equal(unlocked.secondFactorFailures, 0);
+    const again = await cli.run(['unlock', alice]);
+    assert.equal(again.code, 0);
+    assert.match(again.stdout, /alice@example\.org has no failed verification codes; nothing changed\./);
+    const audit = await cli.json<{ events: { action: string }[] }>(['audit', '--account', alice]);
+    assert.equal(audit.events.filter((event) => event.action === 'account-unlocked').length, 1, 'the second unlock is not audited');
     assertFailure(await cli.run(['unlock', 'bob@example.org']), 1, /account bob@example.org not found/);
   });
 
@@ -209,6 +214,7 @@ describe('cli: devices, status, unlock, accounts and audit', function () {
 
   it('filters audit events', async () => {
     await cli.json(['passwd', 'bob@example.org'], { input: 'x\n' });
+    await withInstallation((installation) => installation.context.store.increment(keys.secondFactorFailures(alice)));
     await cli.json(['unlock', alice]);
 
     type AuditJson = { events: { at: string; actor: string; action: string; account?: string }[] };

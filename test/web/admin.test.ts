@@ -195,6 +195,9 @@ describe('admin pages', () => {
     assert.match(codes.body, /<code class="secret">\d{6}<\/code>/);
     assert.equal(codes.headers['cache-control'], 'no-store');
 
+    const notLocked = await run('unlock');
+    assert.match((await admin.get(notLocked.headers.location as string)).body, /alice@example\.org has no failed verification codes; nothing changed\./);
+    await context.store.increment(keys.secondFactorFailures(ALICE));
     assert.equal((await run('unlock')).statusCode, 303);
     assert.equal((await run('policy', { policy: 'mandatory' })).statusCode, 303);
     assert.equal((await getAccountStatus(context, ALICE)).accountPolicy, 'mandatory');

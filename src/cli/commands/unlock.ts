@@ -11,8 +11,10 @@ export function register(program: Command, helpers: CliHelpers): void {
   helpers.action(command, async (session, [rawAccount]) => {
     const installation = await session.open();
     const account = await helpers.requireAccount(installation, rawAccount);
-    await unlockAccount(installation.context, session.actor, account);
+    const unlocked = await unlockAccount(installation.context, session.actor, account);
 
-    session.output.result({ account, unlocked: true }, () => `Cleared the failed verification codes of ${account}.`);
+    session.output.result({ account, unlocked }, () =>
+      unlocked ? `Cleared the failed verification codes of ${account}.` : `${account} has no failed verification codes; nothing changed.`,
+    );
   });
 }

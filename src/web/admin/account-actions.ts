@@ -135,8 +135,8 @@ export const ACCOUNT_ACTIONS: Readonly<Record<string, AccountAction>> = {
     fields: [],
     describe: ({ account, status }) => `Clears the count of failed verification codes of ${account} (${status.secondFactorFailures} now${status.locked ? ', locked' : ''}).`,
     async perform({ web, request, account }) {
-      await core(() => unlockAccount(web.installation.context, adminActor(request), account));
-      return { kind: 'notice', notice: `${account} unlocked.` };
+      const unlocked = await core(() => unlockAccount(web.installation.context, adminActor(request), account));
+      return { kind: 'notice', notice: unlocked ? `${account} unlocked.` : `${account} has no failed verification codes; nothing changed.` };
     },
   },
   'revoke-app-password': {
