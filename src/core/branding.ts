@@ -202,15 +202,20 @@ function validateChange(change: BrandingChange): Partial<Record<keyof Omit<Brand
 export async function setBranding(context: TwoStepContext, actor: Actor, rawDomain: string, change: BrandingChange): Promise<BrandingRecord> {
   const domain = normalizeDomain(rawDomain);
   const fields = validateChange(change);
-  const changed = Object.keys(fields).map((name) => FIELD_LABELS[name as keyof typeof FIELD_LABELS]);
-  if (changed.length === 0) {
+  if (Object.keys(fields).length === 0) {
     throw new TwoStepError('ERR_INVALID_INPUT', 'nothing to change: give a product name, logo, accent colour or help text');
   }
   await requireDomain(context, domain);
 
+  // The admin form sends every field: the audit event names only those whose value changed.
+  let changed: string[] = [];
   const written = await context.store.update<BrandingRecord>(keys.branding(domain), (current) => {
     const next: Record<string, unknown> = { ...(current ?? { domain }), updatedAt: context.now() };
+    changed = [];
     for (const [name, value] of Object.entries(fields)) {
+      if (JSON.stringify(next[name] ?? null) !== JSON.stringify(value)) {
+        changed.push(FIELD_LABELS[name as keyof typeof FIELD_LABELS]);
+      }
       if (value === null) {
         delete next[name];
       } else {
@@ -219,6 +224,9 @@ export async function setBranding(context: TwoStepContext, actor: Actor, rawDoma
     }
     return next as unknown as BrandingRecord;
   });
+  if (changed.length === 0) {
+    return written as BrandingRecord;
+  }
 
   await context.store.appendAudit({ at: context.now(), actor: actor.actor, action: 'branding-set', ip: actor.ip, detail: `${domain}: ${changed.join(', ')}` });
   context.logger.info({ event: 'audit', actor: actor.actor, action: 'branding-set', domain, ip: actor.ip }, 'audit: branding-set');

@@ -85,6 +85,9 @@ describe('cli: branding', function () {
 
   it('writes an audit event per change', async () => {
     await cli.json(['branding', 'set', domain, '--name', 'Example Mail', '--accent', '#112233']);
+    // The same name again and a new colour: only the colour is named; the same values again write no event.
+    await cli.json(['branding', 'set', domain, '--name', 'Example Mail', '--accent', '#445566']);
+    await cli.json(['branding', 'set', domain, '--name', 'Example Mail', '--accent', '#445566']);
     await cli.json(['branding', 'clear', domain]);
     const audit = await cli.json<{ events: { action: string; actor: string; detail: string }[] }>(['audit']);
     const branding = audit.events.filter((event) => event.action.startsWith('branding-'));
@@ -92,6 +95,7 @@ describe('cli: branding', function () {
       branding.map((event) => [event.action, event.detail]),
       [
         ['branding-cleared', domain],
+        ['branding-set', `${domain}: accent colour`],
         ['branding-set', `${domain}: product name, accent colour`],
       ],
     );
