@@ -91,14 +91,18 @@ function readPolicy(ini: IniConfig, fallback: PolicySetting): PolicySetting {
   if (raw === undefined || raw === null || raw === '') {
     return fallback;
   }
+  const invalid = () => new TwoStepError('ERR_INVALID_CONFIG', `invalid twostep.ini [policy] global = ${String(raw)}: expected disabled, optional or mandatory`);
+  let policy: PolicySetting;
   try {
-    return parsePolicySetting(raw);
+    policy = parsePolicySetting(raw);
   } catch (error) {
-    if (isTwoStepError(error, 'ERR_INVALID_POLICY')) {
-      throw new TwoStepError('ERR_INVALID_CONFIG', `invalid twostep.ini [policy] global = ${String(raw)}: expected disabled, optional, mandatory or inherit`);
-    }
-    throw error;
+    throw isTwoStepError(error, 'ERR_INVALID_POLICY') ? invalid() : error;
   }
+  // The global level is the last one, so there is nothing for it to inherit.
+  if (policy === 'inherit') {
+    throw invalid();
+  }
+  return policy;
 }
 
 /** Reads the `admins[]` list, which haraka-config returns as an array under [main] or at top level. */

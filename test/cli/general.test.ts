@@ -126,7 +126,9 @@ describe('cli: general behaviour', function () {
 
   it('exits 78 for an invalid global policy', async () => {
     writeFileSync(join(cli.configDir, 'twostep.ini'), '[policy]\nglobal = mandtory\n');
-    assertFailure(await cli.run(['domain', 'list']), 78, /invalid twostep.ini \[policy\] global = mandtory: expected disabled, optional, mandatory or inherit/);
+    assertFailure(await cli.run(['domain', 'list']), 78, /invalid twostep.ini \[policy\] global = mandtory: expected disabled, optional or mandatory$/m);
+    writeFileSync(join(cli.configDir, 'twostep.ini'), '[policy]\nglobal = inherit\n');
+    assertFailure(await cli.run(['domain', 'list']), 78, /invalid twostep.ini \[policy\] global = inherit: expected disabled, optional or mandatory$/m);
   });
 
   it('exits 78 for an invalid encryption key', async () => {
