@@ -238,7 +238,9 @@ export async function revokeDevice(context: TwoStepContext, actor: Actor, rawAcc
     if (!revoked) {
       throw new TwoStepError('ERR_NOT_FOUND', `device ${deviceId.slice(0, 40)} not found for ${account}`);
     }
-    return { ...record, devices: record.devices.filter((device) => device.id !== deviceId) };
+    const devices = record.devices.filter((device) => device.id !== deviceId);
+    // With the last device go its recovery codes, as with "revoke all": the next first device gets new ones.
+    return devices.length === 0 ? { ...record, devices, recoveryCodes: [] } : { ...record, devices };
   });
   await audit(context, actor, 'device-revoked', account, revoked!.name);
   return revoked!;

@@ -176,11 +176,14 @@ describe('panel 2-Step Verification', () => {
   it('revoke one device', async () => {
     await enroll(client, fixture.installation, 'Phone');
     const status = await getAccountStatus(fixture.installation.context, ALICE);
+    assert.equal(status.recoveryCodesLeft, 10);
     await client.get('/settings/2sv');
     const revoked = await client.post(`/settings/2sv/devices/${status.devices[0].id}/revoke`);
     assert.equal(revoked.statusCode, 303);
     assert.equal(revoked.headers.location, '/settings');
-    assert.equal((await getAccountStatus(fixture.installation.context, ALICE)).enrolled, false);
+    const after = await getAccountStatus(fixture.installation.context, ALICE);
+    assert.equal(after.enrolled, false);
+    assert.equal(after.recoveryCodesLeft, 0, 'the recovery codes go with the last device');
 
     const unknown = await client.post('/settings/2sv/devices/no-such-device/revoke');
     assert.equal(unknown.statusCode, 404);
