@@ -95,26 +95,44 @@ export interface PairingResult {
   readonly recoveryCodes?: readonly string[];
 }
 
+/** Thrown inside an update to leave the record unwritten when there is nothing to change. */
+class NothingToChange extends Error {}
+
+/** Runs an update and returns true, or false when it threw NothingToChange. */
+async function changedUnlessNothing(update: () => Promise<unknown>): Promise<boolean> {
+  try {
+    await update();
+    return true;
+  } catch (error) {
+    if (error instanceof NothingToChange) {
+      return false;
+    }
+    throw error;
+  }
+}
+
+/**
+ * Drops the account's unconfirmed device, so that pairing can start again with another name and
+ * key. Returns whether there was one. Without one the record is not written.
+ */
+export async function cancelPairing(context: TwoStepContext, rawAccount: string): Promise<boolean> {
+  const account = normalizeAccount(rawAccount);
+  return changedUnlessNothing(() =>
+    updateAccount(context, account, (record) => {
+      if (!record.pendingDevice) {
+        throw new NothingToChange();
+      }
+      const { pendingDevice: _dropped, ...rest } = record;
+      return rest;
+    }),
+  );
+}
+
 /**
  * Confirms the pending device with its first code. The code's time step is claimed, so the
  * same code cannot also be used to sign in.
  * @throws TwoStepError ERR_NOT_FOUND when no pairing is pending, ERR_INVALID_CODE for a wrong code.
  */
-/** Drops the account's unconfirmed device, so that pairing can start again with another name and key. Returns whether there was one. */
-export async function cancelPairing(context: TwoStepContext, rawAccount: string): Promise<boolean> {
-  const account = normalizeAccount(rawAccount);
-  let cancelled = false;
-  await updateAccount(context, account, (record) => {
-    if (!record.pendingDevice) {
-      return record;
-    }
-    cancelled = true;
-    const { pendingDevice: _dropped, ...rest } = record;
-    return rest;
-  });
-  return cancelled;
-}
-
 export async function confirmPairing(context: TwoStepContext, actor: Actor, rawAccount: string, code: string): Promise<PairingResult> {
   const account = normalizeAccount(rawAccount);
   const { record } = await loadAccountState(context, account);
@@ -246,9 +264,6 @@ export async function revokeDevice(context: TwoStepContext, actor: Actor, rawAcc
   return revoked!;
 }
 
-/** Thrown inside an update to leave the record unwritten when there is nothing to change. */
-class NothingToChange extends Error {}
-
 /**
  * Revokes every device and the recovery codes. With policy optional that turns 2-Step
  * Verification off. Returns how many devices were revoked. An account without a device is
@@ -257,20 +272,18 @@ class NothingToChange extends Error {}
 export async function revokeAllDevices(context: TwoStepContext, actor: Actor, rawAccount: string): Promise<number> {
   const account = normalizeAccount(rawAccount);
   let count = 0;
-  try {
-    await updateAccount(context, account, (record) => {
+  const changed = await changedUnlessNothing(() =>
+    updateAccount(context, account, (record) => {
       count = record.devices.length;
       if (count === 0) {
         throw new NothingToChange();
       }
       const { pendingDevice: _dropped, ...rest } = record;
       return { ...rest, devices: [], recoveryCodes: [] };
-    });
-  } catch (error) {
-    if (error instanceof NothingToChange) {
-      return 0;
-    }
-    throw error;
+    }),
+  );
+  if (!changed) {
+    return 0;
   }
   await audit(context, actor, 'devices-revoked-all', account, formatCount(count, 'device'));
   return count;
