@@ -228,7 +228,7 @@ export interface SecretKeyReset {
 }
 
 /**
- * Replaces all of an account's devices with one new secret key (admin action); old grants end
+ * Replaces all of an account's devices with one new secret key (admin action). Old grants end
  * with the old devices. The audit action is `secret-key-reset` when devices were replaced and
  * `secret-key-created` when the account had none, so the owner's email names what happened.
  */

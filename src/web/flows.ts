@@ -166,7 +166,7 @@ export async function verifyCredentials(web: WebContext, request: FastifyRequest
   if (!ok) {
     await auditWeb(web, request, account, 'verification-failed');
     await web.sleep(delayMs);
-    // The page asked for a code only when the account has a device; the signed-in user knows which.
+    // The page asks for a code only when the account has a device, so the message names only what it asked for.
     throw new WebError(401, 'ERR_VERIFY_FAILED', record.devices.length > 0 ? WRONG_CREDENTIALS : 'Wrong password.');
   }
   request.session.data.verifiedAt = now(web);

@@ -58,8 +58,8 @@ describe('logger', () => {
   });
 
   it('appends a cause the message lacks', () => {
-    const refused = new Error('connect ECONNREFUSED 127.0.0.1:25');
-    const line = logError(new Error('mail server unreachable', { cause: new Error('send failed', { cause: refused }) }));
+    const connectionError = new Error('connect ECONNREFUSED 127.0.0.1:25');
+    const line = logError(new Error('mail server unreachable', { cause: new Error('send failed', { cause: connectionError }) }));
     assert.equal(line.err.message, 'mail server unreachable: send failed: connect ECONNREFUSED 127.0.0.1:25');
   });
 

@@ -200,7 +200,7 @@ describe('panel sign-in', () => {
     assert.equal(huge.statusCode, 413);
   });
 
-  /** Checks that a sign-in POST failed its CSRF check: a fresh form with a notice, and nobody signed in. */
+  /** Checks that a sign-in POST failed its CSRF check: a fresh form with a notice, and no one signed in. */
   async function assertSignInRestarted(reply: { statusCode: number; headers: Record<string, unknown> }, client: PanelClient, message: string): Promise<void> {
     assert.equal(reply.statusCode, 303, message);
     assert.equal(reply.headers.location, '/sign-in', message);
