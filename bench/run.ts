@@ -81,6 +81,11 @@ export interface SmtpComparison {
    * It varies less than logins per second, which also move with the client's share of the cores.
    */
   readonly cpuMsPerLogin?: { readonly baseline: number; readonly twostep: number };
+  /**
+   * The part of it on each Haraka's main thread, its event loop, which runs the TLS handshakes
+   * and every plugin; TwoStep decides on a worker thread of its own.
+   */
+  readonly loopCpuMsPerLogin?: { readonly baseline: number; readonly twostep: number };
 }
 
 /** A running Haraka the benchmark logs in to. */
@@ -155,13 +160,31 @@ async function expectAccepted(reply: Promise<number>): Promise<boolean> {
   return true;
 }
 
+/** CPU time a Haraka spent in timed rounds: in all its threads, and on its event loop alone. */
+interface RoundCpu {
+  ms?: number;
+  loopMs?: number;
+}
+
+function addCpu(total: number | undefined, before: number | undefined, after: number | undefined): number | undefined {
+  return total === undefined || before === undefined || after === undefined ? undefined : total + after - before;
+}
+
 /** Runs one timed round against `server` and adds the CPU time the server spent to `cpu`. */
-async function measuredRound(server: SmtpServer, cpu: { ms?: number }, run: () => Promise<MeasuredLoad>): Promise<MeasuredLoad> {
+async function measuredRound(server: SmtpServer, cpu: RoundCpu, run: () => Promise<MeasuredLoad>): Promise<MeasuredLoad> {
+  // The loop is read inside the whole process's interval, so its share can never come out larger.
   const before = processTreeCpuMs(server.pid);
+  const loopBefore = processTreeCpuMs(server.pid, true);
   const load = await run();
-  const after = processTreeCpuMs(server.pid);
-  cpu.ms = before === undefined || after === undefined || cpu.ms === undefined ? undefined : cpu.ms + after - before;
+  const loopAfter = processTreeCpuMs(server.pid, true);
+  cpu.ms = addCpu(cpu.ms, before, processTreeCpuMs(server.pid));
+  cpu.loopMs = addCpu(cpu.loopMs, loopBefore, loopAfter);
   return load;
+}
+
+/** Divides both sides' CPU time by the logins, or gives undefined when /proc did not have it. */
+function perLogin(baseline: number | undefined, twostep: number | undefined, logins: number): { baseline: number; twostep: number } | undefined {
+  return baseline === undefined || twostep === undefined ? undefined : { baseline: baseline / logins, twostep: twostep / logins };
 }
 
 async function compareSmtp(
@@ -175,8 +198,8 @@ async function compareSmtp(
   // Alternate short rounds of each side, so a change in the machine's other load hits both alike.
   const baselineRounds: MeasuredLoad[] = [];
   const twostepRounds: MeasuredLoad[] = [];
-  const baselineCpu: { ms?: number } = { ms: 0 };
-  const twostepCpu: { ms?: number } = { ms: 0 };
+  const baselineCpu: RoundCpu = { ms: 0, loopMs: 0 };
+  const twostepCpu: RoundCpu = { ms: 0, loopMs: 0 };
   for (let first = 0; first < options.logins; first += SMTP_ROUND) {
     const count = Math.min(SMTP_ROUND, options.logins - first);
     baselineRounds.push(
@@ -194,9 +217,9 @@ async function compareSmtp(
   }
   const baseline = mergeLoads(baselineRounds);
   const twostep = mergeLoads(twostepRounds);
-  const cpuMsPerLogin =
-    baselineCpu.ms === undefined || twostepCpu.ms === undefined ? undefined : { baseline: baselineCpu.ms / options.logins, twostep: twostepCpu.ms / options.logins };
-  return { baseline, twostep, ratio: twostep.perSecond / baseline.perSecond, ...(cpuMsPerLogin ? { cpuMsPerLogin } : {}) };
+  const cpuMsPerLogin = perLogin(baselineCpu.ms, twostepCpu.ms, options.logins);
+  const loopCpuMsPerLogin = perLogin(baselineCpu.loopMs, twostepCpu.loopMs, options.logins);
+  return { baseline, twostep, ratio: twostep.perSecond / baseline.perSecond, ...(cpuMsPerLogin ? { cpuMsPerLogin } : {}), ...(loopCpuMsPerLogin ? { loopCpuMsPerLogin } : {}) };
 }
 
 /**

@@ -157,18 +157,24 @@ export function processTreeRss(rootPid: number): number {
 /** Linux reports CPU time in /proc in ticks of USER_HZ, which is 100 per second on x86 and Arm. */
 const MS_PER_TICK = 10;
 
+/** Reads the CPU time (user and system) in one /proc stat file, in milliseconds. */
+function statCpuMs(path: string): number {
+  const stat = readFileSync(path, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  // Fields 14 and 15 of the stat file (utime, stime), counted from the state field as 0.
+  return (Number(fields[11]) + Number(fields[12])) * MS_PER_TICK;
+}
+
 /**
  * Returns the CPU time (user and system) a process and its descendants have used so far, in
- * milliseconds, or undefined where /proc does not have it.
+ * milliseconds, or undefined where /proc does not have it. With `mainThreadOnly`, only each
+ * process's main thread counts: for Node, the event loop, without worker and libuv threads.
  */
-export function processTreeCpuMs(rootPid: number): number | undefined {
+export function processTreeCpuMs(rootPid: number, mainThreadOnly = false): number | undefined {
   let total = 0;
   try {
     for (const pid of processTree(rootPid)) {
-      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      // Fields 14 and 15 of /proc/PID/stat (utime, stime), counted from the state field as 0.
-      total += (Number(fields[11]) + Number(fields[12])) * MS_PER_TICK;
+      total += statCpuMs(mainThreadOnly ? `/proc/${pid}/task/${pid}/stat` : `/proc/${pid}/stat`);
     }
   } catch {
     return undefined;

@@ -3,9 +3,10 @@
 // hook is an enumerable export. All logic lives in src/core; this file only maps hooks.
 import { isAbsolute, join, resolve } from 'node:path';
 import type { Logger, LogFields } from '../src/core/context';
-import { decideLogin, type LoginDecision } from '../src/core/login';
+import type { LoginDecision } from '../src/core/login';
 import { parseOptions, type IniConfig } from '../src/core/options';
-import { applyIni, openInstallation, settingsNeedingRestart, warnOfUnknownSettings, type Installation } from '../src/installation';
+import { settingsNeedingRestart, warnOfUnknownSettings } from '../src/installation';
+import { DecisionThread } from '../src/adapters/decision-thread';
 import { SMTP_REJECT, SMTP_TEMPORARY } from '../src/adapters/replies';
 
 /** Haraka's OK return code (constants.ok): the hook handled the command. */
@@ -34,9 +35,8 @@ interface HarakaPlugin {
   logwarn(message: string, fields?: Record<string, string | number | boolean>, connection?: HarakaConnection): void;
   logerror(message: string, fields?: Record<string, string | number | boolean>, connection?: HarakaConnection): void;
   twostep_ini?: IniConfig;
-  twostep_installation?: Promise<Installation>;
-  /** The open installation with the latest valid twostep.ini applied, and what it was made from. */
-  twostep_applied?: { readonly opened: Installation; readonly ini: IniConfig; readonly installation: Installation };
+  /** The thread that decides logins, and the twostep.ini it opened the installation with. */
+  twostep_thread?: { readonly thread: DecisionThread; readonly ini: IniConfig };
   twostep_logger?: Logger;
 }
 
@@ -88,6 +88,7 @@ function loadIni(plugin: HarakaPlugin): void {
   const ini = plugin.config.get('twostep.ini', { booleans: ['+audit.log_logins'] }, () => {
     try {
       loadIni(plugin);
+      plugin.twostep_thread?.thread.applyIni(plugin.twostep_ini!);
       plugin.loginfo('twostep.ini changed: settings reloaded');
       warnOfUnknownSettings(plugin.twostep_logger ?? harakaLogger(plugin), plugin.twostep_ini!);
       warnOfRestartSettings(plugin);
@@ -103,14 +104,11 @@ function loadIni(plugin: HarakaPlugin): void {
 /** Logs the changed settings that the open installation read once and keeps until Haraka restarts. */
 function warnOfRestartSettings(plugin: HarakaPlugin): void {
   const current = plugin.twostep_ini;
-  plugin.twostep_installation
-    ?.then((opened) => {
-      const changed = current ? settingsNeedingRestart(opened.ini, current) : [];
-      if (changed.length > 0) {
-        plugin.logwarn(`twostep.ini changed settings that take effect after a Haraka restart: ${changed.join(', ')}; the running workers keep their previous values`);
-      }
-    })
-    .catch(() => undefined);
+  const started = plugin.twostep_thread;
+  const changed = current && started ? settingsNeedingRestart(started.ini, current) : [];
+  if (changed.length > 0) {
+    plugin.logwarn(`twostep.ini changed settings that take effect after a Haraka restart: ${changed.join(', ')}; the running workers keep their previous values`);
+  }
 }
 
 /** Returns the instance's config folder: under HARAKA (set by `haraka -c DIR`), else under the working folder. */
@@ -124,38 +122,41 @@ const SIGTERM_WRITE_MS = 2000;
 
 /**
  * Writes waiting login activity when the process gets SIGTERM, then ends it with that signal.
- * Haraka stops on SIGINT through process.exit(), where the installation writes it, but leaves
+ * Haraka stops on SIGINT through process.exit(), where the thread writes it, but leaves
  * SIGTERM (systemd's stop signal) to Node's default, which ends the process at once. When
  * Haraka runs as PID 1 it handles SIGTERM itself, through process.exit(), so nothing is added.
  */
-function writeActivityOnSigterm(opened: Installation): void {
-  if (!opened.context.activity || process.listenerCount('SIGTERM') > 0) {
+function writeActivityOnSigterm(plugin: HarakaPlugin): void {
+  if (process.listenerCount('SIGTERM') > 0) {
     return;
   }
   process.once('SIGTERM', () => {
     // With the listener gone, the same signal ends the process as it would have before.
     const end = () => process.kill(process.pid, 'SIGTERM');
     const timer = setTimeout(end, SIGTERM_WRITE_MS);
-    void opened.context.activity!.flush().finally(() => {
+    void (plugin.twostep_thread?.thread.flush() ?? Promise.resolve()).finally(() => {
       clearTimeout(timer);
       end();
     });
   });
 }
 
-/** Opens the store on first use in each worker process, so the master process never opens the SQLite file. */
-function installation(plugin: HarakaPlugin): Promise<Installation> {
-  if (!plugin.twostep_installation) {
-    const opening = openInstallation({ configDir: instanceConfigDir(), ini: plugin.twostep_ini, logger: plugin.twostep_logger, batchActivity: true });
-    opening.then(writeActivityOnSigterm, () => undefined);
-    opening.catch((error: Error) => {
-      plugin.logerror(`cannot open the TwoStep installation: ${error.message}`);
-      // Try again on the next login, so a fault that is fixed later recovers without a restart.
-      plugin.twostep_installation = undefined;
-    });
-    plugin.twostep_installation = opening;
+/**
+ * Starts the decision thread on the first login in each worker process, so the master process
+ * never opens the SQLite file. A thread that ended is started again at the next login.
+ */
+function decisionThread(plugin: HarakaPlugin): DecisionThread {
+  const started = plugin.twostep_thread;
+  if (started && !started.thread.ended) {
+    return started.thread;
   }
-  return plugin.twostep_installation;
+  const ini = plugin.twostep_ini!;
+  const thread = new DecisionThread(instanceConfigDir(), ini, plugin.twostep_logger ?? harakaLogger(plugin));
+  if (!started) {
+    writeActivityOnSigterm(plugin);
+  }
+  plugin.twostep_thread = { thread, ini };
+  return thread;
 }
 
 export function register(this: HarakaPlugin): void {
@@ -220,23 +221,9 @@ function delay(milliseconds: number): Promise<void> {
   return new Promise((resolveDelay) => setTimeout(resolveDelay, milliseconds));
 }
 
-/** Returns the open installation with the latest valid twostep.ini applied, made again only after a change. */
-function currentInstallation(plugin: HarakaPlugin, opened: Installation): Installation {
-  const ini = plugin.twostep_ini ?? opened.ini;
-  const applied = plugin.twostep_applied;
-  if (applied?.opened === opened && applied.ini === ini) {
-    return applied.installation;
-  }
-  const installation = ini === opened.ini ? opened : applyIni(opened, ini);
-  plugin.twostep_applied = { opened, ini, installation };
-  return installation;
-}
-
-async function decide(plugin: HarakaPlugin, connection: HarakaConnection, user: string, secret: string): Promise<LoginDecision> {
-  const current = currentInstallation(plugin, await installation(plugin));
+function decide(plugin: HarakaPlugin, connection: HarakaConnection, user: string, secret: string): Promise<LoginDecision> {
   // The connection's logger puts Haraka's connection id on each line of this login.
-  const context = { ...current.context, logger: harakaLogger(plugin, connection) };
-  return decideLogin(context, { account: user, secret, protocol: 'smtp', ip: connection.remote.ip });
+  return decisionThread(plugin).decide({ account: user, secret, protocol: 'smtp', ip: connection.remote.ip }, harakaLogger(plugin, connection));
 }
 
 /**
@@ -272,8 +259,8 @@ export function check_cram_md5_passwd(this: HarakaPlugin, _connection: HarakaCon
 }
 
 export function shutdown(this: HarakaPlugin): void {
-  const opening = this.twostep_installation;
-  this.twostep_installation = undefined;
-  opening?.then((opened) => opened.close()).catch(() => undefined);
+  const started = this.twostep_thread;
+  this.twostep_thread = undefined;
+  started?.thread.close().catch(() => undefined);
 }
 export { createSmtpAuthHandler } from '../src/adapters/smtp-server';

@@ -1,0 +1,154 @@
+import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
+import type { LogFields, Logger } from '../core/context';
+import type { LoginDecision, LoginRequest } from '../core/login';
+import type { IniConfig } from '../core/options';
+
+/** One log line of the worker thread: level, fields and message. */
+export type LogLine = readonly ['info' | 'warn' | 'error', LogFields, string];
+
+export interface ThreadStart {
+  readonly configDir: string;
+  readonly ini: IniConfig;
+  /** One Int32 the worker sets when the writes asked for at exit are done. */
+  readonly exitFlag: SharedArrayBuffer;
+}
+
+export type ToThread =
+  | { readonly type: 'decide'; readonly id: number; readonly request: LoginRequest }
+  | { readonly type: 'ini'; readonly ini: IniConfig }
+  | { readonly type: 'flush'; readonly id: number }
+  | { readonly type: 'flush-at-exit' }
+  | { readonly type: 'close'; readonly id: number };
+
+export type FromThread =
+  | { readonly type: 'decided'; readonly id: number; readonly decision: LoginDecision; readonly lines: readonly LogLine[] }
+  | { readonly type: 'done'; readonly id: number }
+  | { readonly type: 'log'; readonly line: LogLine };
+
+/** Maximum wait in a process 'exit' handler for the worker to write waiting login activity. */
+const EXIT_WRITE_MS = 2000;
+
+interface Pending {
+  readonly resolve: (message: FromThread) => void;
+  readonly logger?: Logger;
+}
+
+/**
+ * Decides logins on a worker thread with its own installation. Haraka runs TLS handshakes and
+ * every plugin on one event loop. The decision (store queries, password and code checks) then
+ * runs on another core when one is free, and the loop only passes messages.
+ */
+export class DecisionThread {
+  private readonly worker: Worker;
+  private readonly pending = new Map<number, Pending>();
+  private readonly exitFlag = new SharedArrayBuffer(4);
+  private nextId = 1;
+  private exited = false;
+  private readonly writeAtExit = () => this.flushAtExit();
+
+  constructor(configDir: string, ini: IniConfig, private readonly logger: Logger) {
+    const start: ThreadStart = { configDir, ini, exitFlag: this.exitFlag };
+    this.worker = new Worker(join(__dirname, 'decision-worker.js'), { workerData: start });
+    this.worker.unref();
+    this.worker.on('message', (message: FromThread) => this.receive(message));
+    this.worker.on('error', (error) => {
+      const message = 'the login decision thread failed: waiting logins get a temporary failure, and the next login starts a new thread';
+      this.logger.error({ event: 'decision-thread', cause: error.message }, message);
+    });
+    this.worker.on('exit', () => this.fail());
+    process.on('exit', this.writeAtExit);
+  }
+
+  /** Decides one login; the lines it logs go to `logger`. A thread that has ended gives a temporary failure. */
+  decide(request: LoginRequest, logger: Logger): Promise<LoginDecision> {
+    if (this.exited) {
+      return Promise.resolve({ outcome: 'temporary-failure', reason: 'ERR_INTERNAL' });
+    }
+    return new Promise((resolve) => {
+      const id = this.nextId++;
+      this.pending.set(id, {
+        logger,
+        resolve: (message) => resolve(message.type === 'decided' ? message.decision : { outcome: 'temporary-failure', reason: 'ERR_INTERNAL' }),
+      });
+      this.worker.postMessage({ type: 'decide', id, request } satisfies ToThread);
+    });
+  }
+
+  /** Hands a re-read twostep.ini to the thread. */
+  applyIni(ini: IniConfig): void {
+    if (!this.exited) {
+      this.worker.postMessage({ type: 'ini', ini } satisfies ToThread);
+    }
+  }
+
+  /** Writes the login activity that waits in the thread. */
+  flush(): Promise<void> {
+    return this.request('flush');
+  }
+
+  /** Writes what waits, closes the store and ends the thread. */
+  async close(): Promise<void> {
+    process.off('exit', this.writeAtExit);
+    await this.request('close');
+    await this.worker.terminate();
+    this.fail();
+  }
+
+  get ended(): boolean {
+    return this.exited;
+  }
+
+  private request(type: 'flush' | 'close'): Promise<void> {
+    if (this.exited) {
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => {
+      const id = this.nextId++;
+      this.pending.set(id, { resolve: () => resolve() });
+      this.worker.postMessage({ type, id } satisfies ToThread);
+    });
+  }
+
+  private receive(message: FromThread): void {
+    if (message.type === 'log') {
+      log(this.logger, message.line);
+      return;
+    }
+    const pending = this.pending.get(message.id);
+    this.pending.delete(message.id);
+    if (message.type === 'decided' && pending?.logger) {
+      for (const line of message.lines) {
+        log(pending.logger, line);
+      }
+    }
+    pending?.resolve(message);
+  }
+
+  /** Marks the thread as ended and gives every waiting login a temporary failure. */
+  private fail(): void {
+    this.exited = true;
+    process.off('exit', this.writeAtExit);
+    for (const pending of this.pending.values()) {
+      pending.resolve({ type: 'done', id: 0 });
+    }
+    this.pending.clear();
+  }
+
+  /**
+   * Tells the thread to write what waits and blocks until it is done, at most EXIT_WRITE_MS. For
+   * the process 'exit' handler: Haraka stops on SIGINT with process.exit().
+   */
+  private flushAtExit(): void {
+    if (this.exited) {
+      return;
+    }
+    const flag = new Int32Array(this.exitFlag);
+    this.worker.postMessage({ type: 'flush-at-exit' } satisfies ToThread);
+    Atomics.wait(flag, 0, 0, EXIT_WRITE_MS);
+  }
+}
+
+function log(logger: Logger, [level, fields, message]: LogLine): void {
+  logger[level](fields, message);
+}
