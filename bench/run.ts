@@ -172,7 +172,8 @@ function addCpu(total: number | undefined, before: number | undefined, after: nu
 
 /** Runs one timed round against `server` and adds the CPU time the server spent to `cpu`. */
 async function measuredRound(server: SmtpServer, cpu: RoundCpu, run: () => Promise<MeasuredLoad>): Promise<MeasuredLoad> {
-  // The loop is read inside the whole process's interval, so its share can never come out larger.
+  // The loop is read inside the whole process's interval, so its share comes out no larger, up
+  // to a tick: Linux rounds the CPU time of a thread and of a process separately.
   const before = processTreeCpuMs(server.pid);
   const loopBefore = processTreeCpuMs(server.pid, true);
   const load = await run();

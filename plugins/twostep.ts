@@ -5,7 +5,7 @@ import { isAbsolute, join, resolve } from 'node:path';
 import type { Logger, LogFields } from '../src/core/context';
 import type { LoginDecision } from '../src/core/login';
 import { parseOptions, type IniConfig } from '../src/core/options';
-import { settingsNeedingRestart, warnOfUnknownSettings } from '../src/installation';
+import { settingsReadAtOpen, warnOfUnknownSettings } from '../src/installation';
 import { DecisionThread } from '../src/adapters/decision-thread';
 import { SMTP_REJECT, SMTP_TEMPORARY } from '../src/adapters/replies';
 
@@ -32,11 +32,14 @@ interface HarakaPlugin {
   inherits(name: string): void;
   config: { get(name: string, options: object, callback?: () => void): unknown };
   loginfo(message: string, fields?: Record<string, string | number | boolean>, connection?: HarakaConnection): void;
+  lognotice(message: string): void;
   logwarn(message: string, fields?: Record<string, string | number | boolean>, connection?: HarakaConnection): void;
   logerror(message: string, fields?: Record<string, string | number | boolean>, connection?: HarakaConnection): void;
   twostep_ini?: IniConfig;
   /** The thread that decides logins, and the twostep.ini it opened the installation with. */
   twostep_thread?: { readonly thread: DecisionThread; readonly ini: IniConfig };
+  /** A thread opening the installation again after a change of twostep.ini, until it replaces `twostep_thread`. */
+  twostep_reopening?: DecisionThread;
   twostep_logger?: Logger;
 }
 
@@ -88,10 +91,9 @@ function loadIni(plugin: HarakaPlugin): void {
   const ini = plugin.config.get('twostep.ini', { booleans: ['+audit.log_logins'] }, () => {
     try {
       loadIni(plugin);
-      plugin.twostep_thread?.thread.applyIni(plugin.twostep_ini!);
       plugin.loginfo('twostep.ini changed: settings reloaded');
       warnOfUnknownSettings(plugin.twostep_logger ?? harakaLogger(plugin), plugin.twostep_ini!);
-      warnOfRestartSettings(plugin);
+      applyToThread(plugin);
     } catch (error) {
       plugin.logerror(`twostep.ini changed but is invalid, keeping the previous settings: ${(error as Error).message}`);
     }
@@ -101,14 +103,45 @@ function loadIni(plugin: HarakaPlugin): void {
   plugin.twostep_ini = ini;
 }
 
-/** Logs the changed settings that the open installation read once and keeps until Haraka restarts. */
-function warnOfRestartSettings(plugin: HarakaPlugin): void {
-  const current = plugin.twostep_ini;
+/**
+ * Hands a re-read twostep.ini to the decision thread. The settings that are read when the
+ * installation opens (store, data folder, backend type, activity batching, notifications) need a
+ * new one: a thread is started with them, and it replaces the running one only once its
+ * installation has opened. Until then, and when it cannot open, logins go on with the old one.
+ */
+function applyToThread(plugin: HarakaPlugin): void {
   const started = plugin.twostep_thread;
-  const changed = current && started ? settingsNeedingRestart(started.ini, current) : [];
-  if (changed.length > 0) {
-    plugin.logwarn(`twostep.ini changed settings that take effect after a Haraka restart: ${changed.join(', ')}; the running workers keep their previous values`);
+  const ini = plugin.twostep_ini!;
+  if (!started) {
+    return;
   }
+  const changed = settingsReadAtOpen(started.ini, ini);
+  if (changed.length === 0) {
+    started.thread.applyIni(ini);
+    return;
+  }
+  const next = new DecisionThread(instanceConfigDir(), ini, plugin.twostep_logger ?? harakaLogger(plugin));
+  plugin.twostep_reopening = next;
+  next.open().then(
+    () => {
+      if (plugin.twostep_reopening !== next || plugin.twostep_thread !== started) {
+        // A later change or a shutdown came first.
+        void next.close();
+        return;
+      }
+      plugin.twostep_reopening = undefined;
+      plugin.twostep_thread = { thread: next, ini };
+      void started.thread.close();
+      plugin.lognotice(`twostep.ini changed ${changed.join(', ')}: the installation was opened again with the new values`);
+    },
+    (error: Error) => {
+      void next.close();
+      if (plugin.twostep_reopening === next) {
+        plugin.twostep_reopening = undefined;
+        plugin.logerror(`twostep.ini changed ${changed.join(', ')}, but the installation cannot open with them, keeping the previous settings: ${error.message}`);
+      }
+    },
+  );
 }
 
 /** Returns the instance's config folder: under HARAKA (set by `haraka -c DIR`), else under the working folder. */
@@ -261,6 +294,7 @@ export function check_cram_md5_passwd(this: HarakaPlugin, _connection: HarakaCon
 export function shutdown(this: HarakaPlugin): void {
   const started = this.twostep_thread;
   this.twostep_thread = undefined;
+  this.twostep_reopening = undefined;
   started?.thread.close().catch(() => undefined);
 }
 export { createSmtpAuthHandler } from '../src/adapters/smtp-server';

@@ -95,10 +95,10 @@ const OPEN_TIME_SETTINGS: readonly (readonly [string, string])[] = [
 
 /**
  * Returns the settings that differ between two readings of twostep.ini but are read only when
- * an installation opens (every `[notify]` key among them), as `[section] key`. A running
- * process keeps their old values, so a reload logs these.
+ * an installation opens (every `[notify]` key among them), as `[section] key`. The HTTP service
+ * keeps their old values and logs these at a reload; Haraka opens the installation again.
  */
-export function settingsNeedingRestart(opened: IniConfig, current: IniConfig): string[] {
+export function settingsReadAtOpen(opened: IniConfig, current: IniConfig): string[] {
   const text = (ini: IniConfig, section: string, key: string) => String(ini[section]?.[key] ?? '');
   const settings = [...OPEN_TIME_SETTINGS];
   const notifyKeys = new Set([...Object.keys(opened.notify ?? {}), ...Object.keys(current.notify ?? {})]);
@@ -117,7 +117,7 @@ export function passwdFilePath(ini: IniConfig, dataDir: string): string {
 /**
  * Returns the installation with a re-read twostep.ini applied: its options, and a backend on
  * the new file when `[backend] passwd_file` names another one. The settings that
- * settingsNeedingRestart lists keep the values the installation opened with.
+ * settingsReadAtOpen lists keep the values the installation opened with.
  * @throws TwoStepError ERR_INVALID_CONFIG when the file is invalid.
  */
 export function applyIni(installation: Installation, ini: IniConfig): Installation {

@@ -17,6 +17,7 @@ export interface ThreadStart {
 export type ToThread =
   | { readonly type: 'decide'; readonly id: number; readonly request: LoginRequest }
   | { readonly type: 'ini'; readonly ini: IniConfig }
+  | { readonly type: 'open'; readonly id: number }
   | { readonly type: 'flush'; readonly id: number }
   | { readonly type: 'flush-at-exit' }
   | { readonly type: 'close'; readonly id: number };
@@ -24,13 +25,14 @@ export type ToThread =
 export type FromThread =
   | { readonly type: 'decided'; readonly id: number; readonly decision: LoginDecision; readonly lines: readonly LogLine[] }
   | { readonly type: 'done'; readonly id: number }
+  | { readonly type: 'failed'; readonly id: number; readonly message: string }
   | { readonly type: 'log'; readonly line: LogLine };
 
 /** Maximum wait in a process 'exit' handler for the worker to write waiting login activity. */
 const EXIT_WRITE_MS = 2000;
 
 interface Pending {
-  readonly resolve: (message: FromThread) => void;
+  readonly resolve: (message: FromThread | { readonly type: 'ended' }) => void;
   readonly logger?: Logger;
 }
 
@@ -82,9 +84,23 @@ export class DecisionThread {
     }
   }
 
+  /**
+   * Opens the installation now instead of at the first login.
+   * @throws Error with the reason when it cannot be opened, or when the thread ended.
+   */
+  async open(): Promise<void> {
+    const answer = await this.request('open');
+    if (answer.type === 'failed') {
+      throw new Error(answer.message);
+    }
+    if (answer.type !== 'done' || this.exited) {
+      throw new Error('the decision thread ended');
+    }
+  }
+
   /** Writes the login activity that waits in the thread. */
-  flush(): Promise<void> {
-    return this.request('flush');
+  async flush(): Promise<void> {
+    await this.request('flush');
   }
 
   /** Writes what waits, closes the store and ends the thread. */
@@ -99,13 +115,14 @@ export class DecisionThread {
     return this.exited;
   }
 
-  private request(type: 'flush' | 'close'): Promise<void> {
+  /** Sends a request without a login and resolves with the thread's reply, or `ended` when the thread has ended. */
+  private request(type: 'open' | 'flush' | 'close'): Promise<FromThread | { readonly type: 'ended' }> {
     if (this.exited) {
-      return Promise.resolve();
+      return Promise.resolve({ type: 'ended' });
     }
     return new Promise((resolve) => {
       const id = this.nextId++;
-      this.pending.set(id, { resolve: () => resolve() });
+      this.pending.set(id, { resolve });
       this.worker.postMessage({ type, id } satisfies ToThread);
     });
   }
@@ -130,7 +147,7 @@ export class DecisionThread {
     this.exited = true;
     process.off('exit', this.writeAtExit);
     for (const pending of this.pending.values()) {
-      pending.resolve({ type: 'done', id: 0 });
+      pending.resolve({ type: 'ended' });
     }
     this.pending.clear();
   }

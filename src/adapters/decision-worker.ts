@@ -3,7 +3,7 @@
 // event loop instead of on it. Messages are described in decision-thread.ts.
 import { parentPort, workerData } from 'node:worker_threads';
 import type { Logger, LogFields } from '../core/context';
-import { decideLogin } from '../core/login';
+import { decideLogin, type LoginDecision, type LoginRequest } from '../core/login';
 import type { IniConfig } from '../core/options';
 import { applyIni, openInstallation, type Installation } from '../installation';
 import type { LogLine, ToThread, FromThread, ThreadStart } from './decision-thread';
@@ -47,6 +47,8 @@ function loginLogger(): { logger: Logger; take(): LogLine[] } {
 }
 
 let ini: IniConfig = start.ini;
+/** Logins being decided; closing waits for them, so none loses its store halfway. */
+const inFlight = new Set<Promise<void>>();
 let opening: Promise<Installation> | undefined;
 let applied: { opened: Installation; ini: IniConfig; installation: Installation } | undefined;
 
@@ -70,18 +72,25 @@ function current(opened: Installation): Installation {
   return installation;
 }
 
-async function decide(id: number, request: Extract<ToThread, { type: 'decide' }>['request']): Promise<void> {
+async function decide(id: number, request: LoginRequest): Promise<void> {
   const lines = loginLogger();
   let opened: Installation;
   try {
     opened = await installation();
   } catch (error) {
-    const line: LogLine = ['error', {}, `cannot open the TwoStep installation: ${(error as Error).message}`];
-    send({ type: 'decided', id, decision: { outcome: 'temporary-failure', reason: 'ERR_STORE_UNAVAILABLE' }, lines: [line] });
+    lines.logger.error({}, `cannot open the TwoStep installation: ${(error as Error).message}`);
+    send({ type: 'decided', id, decision: { outcome: 'temporary-failure', reason: 'ERR_STORE_UNAVAILABLE' }, lines: lines.take() });
     return;
   }
-  const context = { ...current(opened).context, logger: lines.logger };
-  const decision = await decideLogin(context, request);
+  let decision: LoginDecision;
+  try {
+    decision = await decideLogin({ ...current(opened).context, logger: lines.logger }, request);
+  } catch (error) {
+    // decideLogin turns faults into temporary failures itself; this catches a fault around it,
+    // so the main thread never waits for a reply that does not come.
+    lines.logger.error({ event: 'login', cause: (error as Error).message }, 'login could not be decided');
+    decision = { outcome: 'temporary-failure', reason: 'ERR_INTERNAL' };
+  }
   send({ type: 'decided', id, decision, lines: lines.take() });
 }
 
@@ -93,11 +102,20 @@ async function flushActivity(): Promise<void> {
 
 port.on('message', (message: ToThread) => {
   switch (message.type) {
-    case 'decide':
-      void decide(message.id, message.request);
+    case 'decide': {
+      const deciding = decide(message.id, message.request);
+      inFlight.add(deciding);
+      void deciding.finally(() => inFlight.delete(deciding));
       break;
+    }
     case 'ini':
       ini = message.ini;
+      break;
+    case 'open':
+      installation().then(
+        () => send({ type: 'done', id: message.id }),
+        (error: Error) => send({ type: 'failed', id: message.id, message: error.message }),
+      );
       break;
     case 'flush':
       void flushActivity().then(() => send({ type: 'done', id: message.id }));
@@ -111,6 +129,7 @@ port.on('message', (message: ToThread) => {
       break;
     case 'close':
       void (async () => {
+        await Promise.allSettled(inFlight);
         const opened = await opening?.catch(() => undefined);
         await opened?.close();
         send({ type: 'done', id: message.id });

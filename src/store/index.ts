@@ -28,5 +28,7 @@ export function openStore(url: string | undefined, dataDir: string, now: () => n
     const { RedisStore } = require('./redis') as typeof import('./redis');
     return new RedisStore(value, now);
   }
-  throw new TwoStepError('ERR_INVALID_CONFIG', `invalid [store] url "${value.slice(0, 60)}": expected empty, sqlite://PATH or redis://HOST:PORT`);
+  // A URL can carry a password (scheme://user:password@host), which stays out of the message.
+  const shown = value.replace(/^([^:/]*:\/\/)[^/@]*@/, '$1…@').slice(0, 60);
+  throw new TwoStepError('ERR_INVALID_CONFIG', `invalid [store] url "${shown}": expected empty, sqlite://PATH or redis://HOST:PORT`);
 }

@@ -1,5 +1,5 @@
 import type { Logger } from '../core/context';
-import { applyIni, readIni, settingsNeedingRestart, warnOfUnknownSettings, type Installation } from '../installation';
+import { applyIni, readIni, settingsReadAtOpen, warnOfUnknownSettings, type Installation } from '../installation';
 
 /**
  * Watches twostep.ini (through haraka-config, as the Haraka plugin does) and calls `apply`
@@ -14,7 +14,7 @@ export function watchOptions(installation: Installation, logger: Logger, apply: 
       apply(applyIni(installation, ini));
       logger.info({ event: 'config-reload', config_dir: installation.configDir }, 'twostep.ini changed: settings reloaded');
       warnOfUnknownSettings(logger, ini);
-      const needRestart = settingsNeedingRestart(installation.ini, ini);
+      const needRestart = settingsReadAtOpen(installation.ini, ini);
       if (needRestart.length > 0) {
         logger.warn(
           { event: 'config-reload', config_dir: installation.configDir, settings: needRestart.join(', ') },

@@ -47,7 +47,7 @@ describe('Decision thread', function () {
     home = mkdtempSync(join(tmpdir(), 'twostep-thread-'));
     configDir = join(home, 'config');
     mkdirSync(configDir);
-    // The longest batch window, so a test that reads at once finds the batch still waiting.
+    // The maximum batch window, so a test that reads at once finds the batch still waiting.
     ini = { main: { data_dir: join(home, 'data') }, audit: { batch_ms: '1000' } };
     installation = await openInstallation({ configDir, ini, env: {} });
     await installation.passwdFile!.setPassword(ALICE, PASSWORD, 'PLAIN');
@@ -128,10 +128,28 @@ describe('Decision thread', function () {
     assert.equal(used?.ip, '127.0.0.31');
   });
 
+  it('opens before the first login', async () => {
+    startThread();
+    await thread!.open();
+    const failing = new DecisionThread(configDir, { ...ini, backend: { type: 'ldap' } }, recordingLogger([]));
+    try {
+      await assert.rejects(failing.open(), /invalid twostep.ini \[backend\] type = ldap/);
+    } finally {
+      await failing.close();
+    }
+  });
+
+  it('closes after the logins in flight', async () => {
+    startThread();
+    const waiting = thread!.decide(smtpLogin(PASSWORD + (await currentCode())), recordingLogger([]));
+    await thread!.close();
+    assert.equal((await waiting).outcome, 'accepted');
+  });
+
   it('fails waiting logins when the thread ends', async () => {
     startThread();
     const waiting = thread!.decide(smtpLogin(PASSWORD + (await currentCode())), recordingLogger([]));
-    // As a crash would: the worker ends before it answers.
+    // As a crash would: the worker ends before it replies.
     await (thread as unknown as { worker: Worker }).worker.terminate();
     assert.deepEqual(await waiting, { outcome: 'temporary-failure', reason: 'ERR_INTERNAL' });
     assert.equal(thread!.ended, true);

@@ -11,10 +11,15 @@ const ALICE = 'alice@example.org';
 const PASSWORD = 'correct horse 2024';
 
 /** Signs in every second until `done` holds for the result, or fails after `timeoutMs`. */
-async function pollLogin(port: number, done: (result: SmtpAuthResult) => boolean, timeoutMs: number): Promise<{ result: SmtpAuthResult; waitedMs: number }> {
+async function pollLogin(
+  port: number,
+  done: (result: SmtpAuthResult) => boolean,
+  timeoutMs: number,
+  password = PASSWORD,
+): Promise<{ result: SmtpAuthResult; waitedMs: number }> {
   const started = Date.now();
   for (;;) {
-    const result = await smtpLogin(port, ALICE, PASSWORD);
+    const result = await smtpLogin(port, ALICE, password);
     if (done(result)) {
       return { result, waitedMs: Date.now() - started };
     }
@@ -56,9 +61,10 @@ describe('Haraka config reload', function () {
     assert.match(haraka.output(), /Reloaded file: .*twostep\.ini/);
   });
 
+  const movedPassword = 'moved password 2025';
+
   it('uses a new passwd_file without restart', async () => {
     // The workers opened their installation at the first login above.
-    const movedPassword = 'moved password 2025';
     await new PasswdFileBackend(join(haraka.installation.dataDir, 'moved-passwd')).setPassword(ALICE, movedPassword, 'PLAIN');
     const iniPath = join(haraka.home, 'config', 'twostep.ini');
     writeFileSync(iniPath, `${readFileSync(iniPath, 'utf8')}\n[backend]\npasswd_file = moved-passwd\n`);
@@ -71,6 +77,33 @@ describe('Haraka config reload', function () {
     }
     assert.deepEqual(result, { ok: true });
     assert.doesNotMatch(haraka.output(), /take effect after a Haraka restart/);
+  });
+
+  it('opens a new [store] url without restart', async () => {
+    // The new store has no device for the account, and the global policy is now optional, so
+    // the bare password is enough there. The old store still has the device.
+    assert.equal((await smtpLogin(haraka.port, ALICE, movedPassword)).ok, false);
+    const iniPath = join(haraka.home, 'config', 'twostep.ini');
+    writeFileSync(iniPath, `${readFileSync(iniPath, 'utf8')}\n[store]\nurl = sqlite://other-store.sqlite\n`);
+
+    const { result } = await pollLogin(haraka.port, (login) => login.ok, 30_000, movedPassword);
+    assert.deepEqual(result, { ok: true });
+    assert.match(haraka.output(), /\[NOTICE\].*twostep\.ini changed \[store\] url: the installation was opened again with the new values/);
+    assert.doesNotMatch(haraka.output(), /take effect after a Haraka restart/);
+  });
+
+  it('keeps the store when a new [store] url cannot open', async () => {
+    const iniPath = join(haraka.home, 'config', 'twostep.ini');
+    writeFileSync(iniPath, readFileSync(iniPath, 'utf8').replace('url = sqlite://other-store.sqlite', 'url = mysql://127.0.0.1/mail'));
+    const started = Date.now();
+    while (!haraka.output().includes('cannot open with them') && Date.now() - started < 30_000) {
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    }
+    const line = haraka.output().split('\n').find((entry) => entry.includes('cannot open with them'));
+    assert.ok(line, `an error line: ${haraka.output().slice(-2000)}`);
+    assert.match(line, /\[ERROR\].*twostep\.ini changed \[store\] url, but the installation cannot open with them, keeping the previous settings: invalid \[store\] url "mysql:\/\/127\.0\.0\.1\/mail"/);
+    // Logins still use the store opened before.
+    assert.deepEqual(await smtpLogin(haraka.port, ALICE, movedPassword), { ok: true });
   });
 
   it('warns of a misspelt setting at reload', async () => {

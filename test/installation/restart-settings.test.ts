@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { settingsNeedingRestart } from '../../src/installation';
+import { settingsReadAtOpen } from '../../src/installation';
 
 describe('settings needing a restart', () => {
   const opened = {
@@ -11,7 +11,7 @@ describe('settings needing a restart', () => {
   };
 
   it('none when only live settings change', () => {
-    assert.deepEqual(settingsNeedingRestart(opened, { ...opened, main: { ...opened.main, issuer: 'Other' }, policy: { global: 'mandatory' } }), []);
+    assert.deepEqual(settingsReadAtOpen(opened, { ...opened, main: { ...opened.main, issuer: 'Other' }, policy: { global: 'mandatory' } }), []);
   });
 
   it('lists changed open-time settings', () => {
@@ -21,11 +21,11 @@ describe('settings needing a restart', () => {
       store: { url: 'redis://127.0.0.1:6379' },
       notify: { enabled: 'true', smtp_host: '127.0.0.1', smtp_port: '2525' },
     };
-    assert.deepEqual(settingsNeedingRestart(opened, current), ['[store] url', '[backend] type', '[notify] smtp_port']);
+    assert.deepEqual(settingsReadAtOpen(opened, current), ['[store] url', '[backend] type', '[notify] smtp_port']);
   });
 
   it('a removed setting counts as changed', () => {
     const { backend: _removed, ...withoutBackend } = opened;
-    assert.deepEqual(settingsNeedingRestart(opened, withoutBackend), ['[backend] type']);
+    assert.deepEqual(settingsReadAtOpen(opened, withoutBackend), ['[backend] type']);
   });
 });
