@@ -4,8 +4,8 @@
 import { isAbsolute, join, resolve } from 'node:path';
 import type { Logger, LogFields } from '../src/core/context';
 import type { LoginDecision } from '../src/core/login';
-import { parseOptions, type IniConfig } from '../src/core/options';
-import { settingsReadAtOpen, warnOfUnknownSettings } from '../src/installation';
+import type { IniConfig } from '../src/core/options';
+import { checkIni, settingsReadAtOpen, warnOfUnknownSettings } from '../src/installation';
 import { DecisionThread } from '../src/adapters/decision-thread';
 import { SMTP_REJECT, SMTP_TEMPORARY } from '../src/adapters/replies';
 
@@ -99,7 +99,7 @@ function loadIni(plugin: HarakaPlugin): void {
     }
   }) as IniConfig;
   // Throws for an invalid file, which then never replaces the last valid one.
-  parseOptions(ini);
+  checkIni(ini);
   plugin.twostep_ini = ini;
 }
 

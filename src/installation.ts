@@ -10,7 +10,7 @@ import { parseOptions, type IniConfig, type TwoStepOptions } from './core/option
 import { MailNotifier } from './notify/mailer';
 import { parseNotifyOptions } from './notify/options';
 import { loadSecretBox } from './store/encryption-key';
-import { openStore } from './store';
+import { openStore, storeKind } from './store';
 import type { Store } from './store/types';
 
 /** The package root, where the default config/ folder lives (dist/src/ is two levels down). */
@@ -121,7 +121,7 @@ export function passwdFilePath(ini: IniConfig, dataDir: string): string {
  * @throws TwoStepError ERR_INVALID_CONFIG when the file is invalid.
  */
 export function applyIni(installation: Installation, ini: IniConfig): Installation {
-  const options = parseOptions(ini);
+  const options = checkIni(ini);
   let { backend, passwdFile } = installation;
   if (passwdFile && passwdFilePath(ini, installation.dataDir) !== passwdFile.path) {
     passwdFile = new PasswdFileBackend(passwdFilePath(ini, installation.dataDir));
@@ -170,6 +170,23 @@ export interface OpenOptions {
 }
 
 /**
+ * Validates all of twostep.ini: the options, the notification settings, `[store] url` and
+ * `[backend] type`, so that a front end can reject an invalid file when it starts or reloads
+ * rather than at the first login.
+ * @throws TwoStepError ERR_INVALID_CONFIG naming the first invalid setting.
+ */
+export function checkIni(ini: IniConfig): TwoStepOptions {
+  const options = parseOptions(ini);
+  parseNotifyOptions(ini);
+  storeKind(typeof ini.store?.url === 'string' ? ini.store.url : undefined);
+  const type = String(ini.backend?.type ?? 'passwd-file');
+  if (type !== 'passwd-file') {
+    throw new TwoStepError('ERR_INVALID_CONFIG', `invalid twostep.ini [backend] type = ${type}: expected passwd-file`);
+  }
+  return options;
+}
+
+/**
  * Opens an installation: config, data folder, store, encryption key and password backend.
  * @throws TwoStepError ERR_INVALID_CONFIG or ERR_ENCRYPTION_KEY with what to fix; ERR_STORE_UNAVAILABLE when the store cannot be opened.
  */
@@ -177,7 +194,7 @@ export async function openInstallation(open: OpenOptions = {}): Promise<Installa
   const env = open.env ?? process.env;
   const configDir = resolve(open.configDir ?? defaultConfigDir(env));
   const ini = open.ini ?? readIni(configDir);
-  const options = parseOptions(ini);
+  const options = checkIni(ini);
   const notifyOptions = parseNotifyOptions(ini);
   const dataDir = resolveDataDir(configDir, ini, env);
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
@@ -187,11 +204,6 @@ export async function openInstallation(open: OpenOptions = {}): Promise<Installa
   let passwdFile: PasswdFileBackend | undefined;
   let backend = open.backend;
   if (!backend) {
-    const type = String(ini.backend?.type ?? 'passwd-file');
-    if (type !== 'passwd-file') {
-      await store.close();
-      throw new TwoStepError('ERR_INVALID_CONFIG', `invalid twostep.ini [backend] type = ${type}: expected passwd-file`);
-    }
     passwdFile = new PasswdFileBackend(passwdFilePath(ini, dataDir));
     backend = passwdFile;
   }

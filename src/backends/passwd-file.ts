@@ -151,7 +151,9 @@ export class PasswdFileBackend implements PasswordBackend {
 
   /**
    * Sets an account's password, replacing its line or adding one. The file is written to a
-   * temporary file and renamed, so readers never see half a file.
+   * temporary file and renamed, so readers never see half a file. The new file keeps the mode,
+   * owner and group of the old one, and a new file gets mode 0600 and the folder's owner. So
+   * root running the CLI does not leave a file that the mail server's user cannot read.
    */
   async setPassword(account: string, password: string, scheme?: PasswordScheme): Promise<void> {
     const line = `${account}:${await hashPassword(password, scheme)}`;
@@ -172,9 +174,22 @@ export class PasswdFileBackend implements PasswordBackend {
       lines.push(line);
     }
     await fs.mkdir(dirname(this.path), { recursive: true, mode: 0o700 });
+    const existing = await fs.stat(this.path).catch(() => undefined);
+    const owner = existing ?? (await fs.stat(dirname(this.path)));
+    const mode = existing ? existing.mode & 0o777 : 0o600;
     const temporary = join(dirname(this.path), `.passwd.${process.pid}.${randomBytes(4).toString('hex')}`);
-    await fs.writeFile(temporary, `${lines.join('\n')}\n`, { mode: 0o600 });
-    await fs.rename(temporary, this.path);
+    try {
+      await fs.writeFile(temporary, `${lines.join('\n')}\n`, { mode: 0o600 });
+      await fs.chmod(temporary, mode);
+      // Only root can give a file away; anyone else writes a file of their own.
+      if (process.getuid?.() === 0 && (owner.uid !== 0 || owner.gid !== 0)) {
+        await fs.chown(temporary, owner.uid, owner.gid);
+      }
+      await fs.rename(temporary, this.path);
+    } catch (error) {
+      await fs.rm(temporary, { force: true });
+      throw error;
+    }
     this.cache = undefined;
     this.checkedAt = 0;
   }

@@ -13,12 +13,10 @@ function formatLine(level: string, fields: LogFields, message: string): string {
 /**
  * Returns the logger of CLI commands: warnings and errors go to stderr as one line each, for
  * example a notification email that could not be sent. Info lines are left out, because a
- * command prints its own result.
+ * command prints its own result. Both print as warnings, because nothing logged undoes the
+ * command's result; a command that failed prints its error as `twostep: MESSAGE`.
  */
 export function cliLogger(write: (line: string) => void): Logger {
-  return {
-    info() {},
-    warn: (fields, message) => write(formatLine('warning', fields, message)),
-    error: (fields, message) => write(formatLine('error', fields, message)),
-  };
+  const warn = (fields: LogFields, message: string) => write(formatLine('warning', fields, message));
+  return { info() {}, warn, error: warn };
 }

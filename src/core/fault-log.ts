@@ -20,12 +20,14 @@ export class FaultLog {
 
   constructor(private readonly intervalMs = FAULT_LOG_INTERVAL_MS, private readonly clock: () => number = Date.now) {}
 
-  error(logger: Logger, cause: string, fields: LogFields, message: string): void {
+  /** Logs the fault at error level unless it was logged within the interval; returns whether it was. */
+  error(logger: Logger, cause: string, fields: LogFields, message: string): boolean {
     const repeats = this.count(cause);
     if (repeats === undefined) {
-      return;
+      return false;
     }
     logger.error({ ...fields, cause, repeats_since_last_log: repeats > 0 ? repeats : undefined }, message);
+    return true;
   }
 
   /**

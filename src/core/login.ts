@@ -66,7 +66,10 @@ export async function decideLogin(context: TwoStepContext, request: LoginRequest
   } catch (error) {
     const reason = isTwoStepError(error) ? error.code : 'ERR_INTERNAL';
     const fields = { event: 'login', account: accountForLog(String(request.account)), protocol: request.protocol, ip: request.ip, result: 'temporary-failure', reason };
-    (context.faultLog ?? processFaultLog).error(context.logger, (error as Error).message, fields, 'login could not be decided');
+    if (!(context.faultLog ?? processFaultLog).error(context.logger, (error as Error).message, fields, 'login could not be decided')) {
+      // The cause was logged within the last minute: this login still gets a line, a short one.
+      context.logger.warn(fields, 'login could not be decided, for the cause in the last error line');
+    }
     return { outcome: 'temporary-failure', reason };
   }
 }
@@ -212,7 +215,10 @@ async function decideSecondFactor(
   const account = record.account;
   const enrolled = record.devices.length > 0;
 
-  if (enrolled && (await useGrant(context, key, record, preloaded))) {
+  const grantDevice = enrolled ? await useGrant(context, key, record, preloaded) : undefined;
+  if (grantDevice !== undefined) {
+    // A client that lives on its grant keeps its device's last use current, once a minute.
+    await recordActivity(context, await useWrites(context, account, grantDevice, ip, protocol, 'grant'));
     return { outcome: 'accepted', account, method: 'grant', password: splitPasswordAndCode(secret, digitsOf(record))?.password };
   }
 

@@ -5,6 +5,25 @@ import type { Store } from './types';
 
 export const DEFAULT_STORE_FILE = 'store.sqlite';
 
+type StoreKind = 'sqlite' | 'redis';
+
+/**
+ * Returns the kind of store that `[store] url` names.
+ * @throws TwoStepError ERR_INVALID_CONFIG for an unknown scheme.
+ */
+export function storeKind(url: string | undefined): StoreKind {
+  const value = (url ?? '').trim();
+  if (value === '' || value.startsWith('sqlite://')) {
+    return 'sqlite';
+  }
+  if (value.startsWith('redis://') || value.startsWith('rediss://')) {
+    return 'redis';
+  }
+  // A URL can carry a password (scheme://user:password@host), which stays out of the message.
+  const shown = value.replace(/^([^:/]*:\/\/)[^/@]*@/, '$1…@').slice(0, 60);
+  throw new TwoStepError('ERR_INVALID_CONFIG', `invalid [store] url "${shown}": expected empty, sqlite://PATH or redis://HOST:PORT`);
+}
+
 /**
  * Opens the store named by `[store] url`: empty for `DATA_DIR/store.sqlite`,
  * `sqlite:///absolute/path` or `sqlite://relative/path` (relative to the data folder), or `redis://…`.
@@ -12,23 +31,15 @@ export const DEFAULT_STORE_FILE = 'store.sqlite';
  */
 export function openStore(url: string | undefined, dataDir: string, now: () => number = Date.now): Store {
   const value = (url ?? '').trim();
-  if (value === '') {
-    return new SqliteStore(join(dataDir, DEFAULT_STORE_FILE), now);
-  }
-  if (value.startsWith('sqlite://')) {
-    const path = value.slice('sqlite://'.length);
-    if (path === '') {
-      return new SqliteStore(join(dataDir, DEFAULT_STORE_FILE), now);
-    }
-    return new SqliteStore(isAbsolute(path) ? path : resolve(dataDir, path), now);
-  }
-  if (value.startsWith('redis://') || value.startsWith('rediss://')) {
+  if (storeKind(value) === 'redis') {
     // Loaded on demand so SQLite-only installations never open a Redis client.
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const { RedisStore } = require('./redis') as typeof import('./redis');
     return new RedisStore(value, now);
   }
-  // A URL can carry a password (scheme://user:password@host), which stays out of the message.
-  const shown = value.replace(/^([^:/]*:\/\/)[^/@]*@/, '$1…@').slice(0, 60);
-  throw new TwoStepError('ERR_INVALID_CONFIG', `invalid [store] url "${shown}": expected empty, sqlite://PATH or redis://HOST:PORT`);
+  const path = value.slice('sqlite://'.length);
+  if (path === '') {
+    return new SqliteStore(join(dataDir, DEFAULT_STORE_FILE), now);
+  }
+  return new SqliteStore(isAbsolute(path) ? path : resolve(dataDir, path), now);
 }

@@ -1,6 +1,7 @@
 import { chmodSync, mkdirSync } from 'node:fs';
 import { EventEmitter } from 'node:events';
 import { dirname } from 'node:path';
+import { userInfo } from 'node:os';
 import Database from 'better-sqlite3';
 import Keyv, { type KeyvStoreAdapter, type StoredData } from 'keyv';
 import { storeUnavailable } from '../core/errors';
@@ -115,6 +116,15 @@ function prepareTransactions(db: Database.Database, statements: Statements) {
       return attempts === undefined ? { allowed, claimed } : { allowed, attempts, claimed };
     }).immediate,
   };
+}
+
+/** Returns the name of the user this process runs as, or its uid when it has no name. */
+function currentUser(): string {
+  try {
+    return userInfo().username;
+  } catch {
+    return `uid ${process.getuid?.() ?? 'unknown'}`;
+  }
 }
 
 /** Returns whether adding `added` to reach `total` passed a multiple of `every`. */
@@ -281,12 +291,19 @@ export class SqliteStore implements Store {
     if (this.connection) {
       return this.connection;
     }
-    if (this.path !== ':memory:') {
-      mkdirSync(dirname(this.path), { recursive: true, mode: 0o700 });
+    let db: Database.Database;
+    try {
+      if (this.path !== ':memory:') {
+        mkdirSync(dirname(this.path), { recursive: true, mode: 0o700 });
+      }
+      // No waiting inside SQLite, whose busy handler sleeps on the event loop's thread: run() and
+      // keyvCall() pause on timers between tries instead.
+      db = new Database(this.path, { timeout: 0 });
+    } catch (error) {
+      // SQLite's message is only "unable to open database file": the path and the user tell what to fix.
+      const message = `cannot open ${this.path} as user ${currentUser()}: ${(error as Error).message}; check that this user can read and write the file and its folder`;
+      throw new Error(message, { cause: error });
     }
-    // No waiting inside SQLite, whose busy handler sleeps on the event loop's thread: run() and
-    // keyvCall() pause on timers between tries instead.
-    const db = new Database(this.path, { timeout: 0 });
     try {
       db.pragma('journal_mode = WAL');
       // In WAL mode, NORMAL syncs at checkpoints instead of every commit: a crashed process loses

@@ -92,18 +92,32 @@ describe('Haraka config reload', function () {
     assert.doesNotMatch(haraka.output(), /take effect after a Haraka restart/);
   });
 
-  it('keeps the store when a new [store] url cannot open', async () => {
-    const iniPath = join(haraka.home, 'config', 'twostep.ini');
-    writeFileSync(iniPath, readFileSync(iniPath, 'utf8').replace('url = sqlite://other-store.sqlite', 'url = mysql://127.0.0.1/mail'));
+  /** Waits up to 30 s for a line of Haraka's output that contains `text`, and returns it. */
+  async function outputLine(text: string): Promise<string> {
     const started = Date.now();
-    while (!haraka.output().includes('cannot open with them') && Date.now() - started < 30_000) {
+    while (!haraka.output().includes(text) && Date.now() - started < 30_000) {
       await new Promise((resolve) => setTimeout(resolve, 500));
     }
-    const line = haraka.output().split('\n').find((entry) => entry.includes('cannot open with them'));
-    assert.ok(line, `an error line: ${haraka.output().slice(-2000)}`);
-    assert.match(line, /\[ERROR\].*twostep\.ini changed \[store\] url, but the installation cannot open with them, keeping the previous settings: invalid \[store\] url "mysql:\/\/127\.0\.0\.1\/mail"/);
+    const line = haraka.output().split('\n').find((entry) => entry.includes(text));
+    assert.ok(line, `a line with "${text}": ${haraka.output().slice(-2000)}`);
+    return line;
+  }
+
+  it('keeps the store when a new [store] url cannot open', async () => {
+    const iniPath = join(haraka.home, 'config', 'twostep.ini');
+    const valid = readFileSync(iniPath, 'utf8');
+    // Not a store URL at all: the file is rejected as it is read.
+    writeFileSync(iniPath, valid.replace('url = sqlite://other-store.sqlite', 'url = mysql://127.0.0.1/mail'));
+    const invalid = await outputLine('mysql://');
+    assert.match(invalid, /\[ERROR\].*twostep\.ini changed but is invalid, keeping the previous settings: invalid \[store\] url "mysql:\/\/127\.0\.0\.1\/mail"/);
+
+    // A valid URL of a file that cannot be created (/etc/hostname is a file): the new thread cannot open it.
+    writeFileSync(iniPath, valid.replace('url = sqlite://other-store.sqlite', 'url = sqlite:///etc/hostname/twostep/store.sqlite'));
+    const failed = await outputLine('cannot open with them');
+    assert.match(failed, /\[ERROR\].*twostep\.ini changed \[store\] url, but the installation cannot open with them, keeping the previous settings: /);
     // Logins still use the store opened before.
     assert.deepEqual(await smtpLogin(haraka.port, ALICE, movedPassword), { ok: true });
+    writeFileSync(iniPath, valid);
   });
 
   it('warns of a misspelt setting at reload', async () => {

@@ -33,6 +33,17 @@ describe('SQLite store contract', () => {
       return new SqliteStore(path);
     },
   });
+
+  it('names the file it cannot open', async () => {
+    const path = join(folder, 'a-folder.sqlite');
+    mkdirSync(path);
+    const store = new SqliteStore(path);
+    await assert.rejects(store.get('anything'), (error: Error & { code?: string }) => {
+      assert.equal(error.code, 'ERR_STORE_UNAVAILABLE');
+      assert.match(error.message, new RegExp(`^store read failed: cannot open ${path} as user \\S+: .+; check that this user can read and write the file and its folder$`));
+      return true;
+    });
+  });
 });
 
 describe('SQLite writeMany', () => {

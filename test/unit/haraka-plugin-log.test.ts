@@ -17,6 +17,17 @@ function fakePlugin(calls: LogCall[]) {
   } as unknown as ThisParameterType<typeof twostepPlugin.register> & { twostep_logger: { info: (fields: object, message: string) => void } };
 }
 
+describe('Haraka plugin start', () => {
+  it('rejects an unknown backend type', () => {
+    const plugin = fakePlugin([]);
+    plugin.config.get = () => ({ backend: { type: 'ldap' } });
+    assert.throws(() => twostepPlugin.register.call(plugin), {
+      code: 'ERR_INVALID_CONFIG',
+      message: 'invalid twostep.ini [backend] type = ldap: expected passwd-file',
+    });
+  });
+});
+
 describe('Haraka plugin log fields', () => {
   it('passes fields to Haraka unformatted', () => {
     const calls: LogCall[] = [];

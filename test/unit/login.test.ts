@@ -143,6 +143,22 @@ describe('decideLogin', () => {
       assertAccepted(await decide(`${PASSWORD}081804`), 'grant');
     });
 
+    it('a grant login records last use', async () => {
+      assertAccepted(await decide(`${PASSWORD}081804`, { ip: '192.0.2.8' }), 'password+code');
+      const codeLogin = installation.clock.milliseconds;
+      installation.clock.advanceSeconds(30);
+      assertAccepted(await decide(`${PASSWORD}081804`, { ip: '192.0.2.8' }), 'grant');
+      let status = await getAccountStatus(installation.context, ALICE);
+      assert.equal(status.devices[0].lastUse?.at, codeLogin, 'nothing is written again within a minute');
+
+      installation.clock.advanceSeconds(600);
+      assertAccepted(await decide(`${PASSWORD}081804`, { ip: '192.0.2.8' }), 'grant');
+      status = await getAccountStatus(installation.context, ALICE);
+      assert.deepEqual(status.devices[0].lastUse, { at: installation.clock.milliseconds, ip: '192.0.2.8', protocol: 'smtp' });
+      const logins = (await installation.context.store.listAudit({ account: ALICE })).filter((event) => event.action === 'login');
+      assert.deepEqual(logins.map((event) => event.detail).sort(), ['grant', 'password+code']);
+    });
+
     it('a grant is bound to the protocol and the client address', async () => {
       assertAccepted(await decide(`${PASSWORD}081804`), 'password+code');
       installation.clock.advanceSeconds(1);
@@ -351,7 +367,8 @@ describe('decideLogin', () => {
     it('a failing store is a temporary failure, logged with its cause', async () => {
       await enroll();
       const logged: Array<[LogFields, string]> = [];
-      const logger: Logger = { info() {}, warn() {}, error: (fields, message) => logged.push([fields, message]) };
+      const warned: Array<[LogFields, string]> = [];
+      const logger: Logger = { info() {}, warn: (fields, message) => warned.push([fields, message]), error: (fields, message) => logged.push([fields, message]) };
       const store = installation.context.store;
       const failing = new Proxy(store, {
         get(target, property, receiver) {
@@ -369,6 +386,12 @@ describe('decideLogin', () => {
       assert.equal(logged.length, 1, 'the same fault is logged once per minute');
       assert.match(String(logged[0][0].cause), /disk I\/O error/);
       assert.ok(!JSON.stringify(logged).includes(PASSWORD));
+      // Every other login gets a short line without the cause.
+      assert.deepEqual(
+        warned.map(([fields, message]) => [fields.account, fields.result, fields.reason, fields.cause, message]),
+        Array(4).fill([ALICE, 'temporary-failure', 'ERR_INTERNAL', undefined, 'login could not be decided, for the cause in the last error line']),
+      );
+      assert.ok(!JSON.stringify(warned).includes(PASSWORD));
 
       installation.clock.advanceSeconds(61);
       await decideLogin(context, request(`${PASSWORD}081804`));

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PasswdFileBackend } from '../../src/backends/passwd-file';
@@ -52,6 +52,32 @@ describe('passwd-file backend', () => {
     await backend.setPassword('a@example.org', 'pw-a', 'PLAIN');
     assert.equal(await backend.exists(), true);
     assert.equal(await backend.verify('a@example.org', 'pw-a'), true);
+  });
+
+  it('keeps mode and group when rewriting', async () => {
+    writeFileSync(path, 'a@example.org:{PLAIN}one\n');
+    chmodSync(path, 0o640);
+    await new PasswdFileBackend(path).setPassword('b@example.org', 'two', 'PLAIN');
+    assert.equal(statSync(path).mode & 0o777, 0o640);
+    assert.deepEqual(readdirSync(folder), ['passwd'], 'no temporary file is left');
+  });
+
+  it('keeps the owner when root rewrites', async function () {
+    if (process.getuid?.() !== 0) {
+      this.skip();
+    }
+    // Owned by the mail server's user, as a live passwd file is (uid 65534 is Debian's "nobody").
+    writeFileSync(path, 'a@example.org:{PLAIN}one\n');
+    chownSync(path, 65534, 65534);
+    await new PasswdFileBackend(path).setPassword('b@example.org', 'two', 'PLAIN');
+    assert.deepEqual([statSync(path).uid, statSync(path).gid], [65534, 65534]);
+
+    // A new file takes the owner of its folder.
+    const created = join(folder, 'new', 'passwd');
+    mkdirSync(join(folder, 'new'));
+    chownSync(join(folder, 'new'), 65534, 65534);
+    await new PasswdFileBackend(created).setPassword('c@example.org', 'three', 'PLAIN');
+    assert.deepEqual([statSync(created).uid, statSync(created).gid, statSync(created).mode & 0o777], [65534, 65534, 0o600]);
   });
 
   it('sees an account that another program added a moment ago', async () => {
