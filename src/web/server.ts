@@ -10,6 +10,7 @@ import fastifyView from '@fastify/view';
 import { Eta } from 'eta';
 import type pino from 'pino';
 import { registerAuthRoutes } from '../adapters/auth-routes';
+import type { IniConfig } from '../core/options';
 import { openInstallation, PACKAGE_ROOT, type Installation } from '../installation';
 import { createLogger } from '../logger';
 import { WebError, toWebError } from './errors';
@@ -31,6 +32,9 @@ export const WEB_ROOT = join(PACKAGE_ROOT, 'web');
 
 /** Form and JSON bodies are small; anything larger is rejected with 413 before parsing. */
 const BODY_LIMIT_BYTES = 16 * 1024;
+
+/** An installation replaced after a change of twostep.ini is closed this long after, once its requests are done. */
+const REPLACED_INSTALLATION_CLOSE_MS = 30_000;
 
 export interface HttpServiceOptions {
   /** Defaults to the `[http]` and `[session]` sections of the installation's twostep.ini. */
@@ -102,8 +106,8 @@ export async function buildHttpService(installation: Installation, options: Http
     trustProxy,
     bodyLimit: BODY_LIMIT_BYTES,
   });
-  const sessions = new SessionManager(installation.context, settings);
   let current = installation;
+  const sessions = new SessionManager(() => current.context, settings);
   const web: WebContext = {
     // A getter, so every request sees the settings of the latest twostep.ini.
     get installation() {
@@ -115,8 +119,24 @@ export async function buildHttpService(installation: Installation, options: Http
   };
 
   if (options.watchConfig) {
+    // Installations this service opened again after a change of an open-time setting. The
+    // caller owns and closes `installation`; the service closes these.
+    const reopened: Installation[] = [];
+    const reopen = async (ini: IniConfig): Promise<Installation> => {
+      const fresh = await openInstallation({ configDir: installation.configDir, ini, logger: installation.context.logger, batchActivity: true });
+      const replaced = reopened.at(-1);
+      reopened.push(fresh);
+      if (replaced) {
+        // Requests that started on it finish first; a request takes well under this.
+        setTimeout(() => void replaced.close().catch(() => undefined), REPLACED_INSTALLATION_CLOSE_MS).unref();
+      }
+      return fresh;
+    };
     watchOptions(installation, installation.context.logger, (updated) => {
       current = updated;
+    }, reopen);
+    app.addHook('onClose', async () => {
+      await Promise.allSettled(reopened.map((opened) => opened.close()));
     });
   }
 

@@ -123,10 +123,15 @@ function freshData(now: number): SessionData {
  * checks. Visits to the sign-in page then write nothing to the store.
  */
 export class SessionManager {
+  /** @param contextOf returns the current context: the service may open its installation again. */
   constructor(
-    private readonly context: TwoStepContext,
+    private readonly contextOf: () => TwoStepContext,
     private readonly settings: HttpSettings,
   ) {}
+
+  private get context(): TwoStepContext {
+    return this.contextOf();
+  }
 
   private storeKey(id: string): string {
     return keys.webSession(this.context.secrets.hash('web-session', id));

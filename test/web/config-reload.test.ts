@@ -112,28 +112,58 @@ describe('HTTP service config reload', function () {
   });
 });
 
-describe('HTTP service restart settings', function () {
+describe('HTTP service open-time settings', function () {
   this.timeout(60_000);
+  let home: string;
+  let lines: string[];
+  let service: RunningHttpService;
 
-  it('warns that a new store URL needs a restart', async () => {
-    const home = mkdtempSync(join(tmpdir(), 'twostep-reload-'));
-    const lines: string[] = [];
-    const logger = pino({ level: 'warn' }, { write: (line: string) => lines.push(line) });
+  beforeEach(async () => {
+    home = mkdtempSync(join(tmpdir(), 'twostep-reload-'));
+    lines = [];
+    const logger = pino({ level: 'info' }, { write: (line: string) => lines.push(line) });
     mkdirSync(join(home, 'config'));
     writeFileSync(join(home, 'config', 'twostep.ini'), '[main]\ndata_dir = data\n[notify]\nenabled = false\n');
-    const service = await startHttpService({ configDir: join(home, 'config'), port: await freePort(), logger });
-    try {
-      writeFileSync(join(home, 'config', 'twostep.ini'), '[main]\ndata_dir = data\n[notify]\nenabled = false\n[store]\nurl = redis://127.0.0.1:6379/0\n');
-      const started = Date.now();
-      while (!lines.some((line) => line.includes('take effect after a restart')) && Date.now() - started < 30_000) {
-        await new Promise((resolve) => setTimeout(resolve, 500));
-      }
-      const warning = lines.map((line) => JSON.parse(line) as { msg: string; settings?: string }).find((entry) => entry.msg.includes('take effect after a restart'));
-      assert.ok(warning, `no restart warning in: ${lines.join('')}`);
-      assert.equal(warning.settings, '[store] url');
-    } finally {
-      await service.close();
-      rmSync(home, { recursive: true, force: true });
+    service = await startHttpService({ configDir: join(home, 'config'), port: await freePort(), logger });
+    // Enrolled in the first store only: there the password alone is not enough to sign in.
+    await service.installation.passwdFile!.setPassword(ADMIN, PASSWORD);
+    await provisionSecretKey(service.installation.context, { actor: 'cli:test' }, ADMIN, RFC_KEY);
+  });
+
+  afterEach(async () => {
+    await service.close();
+    rmSync(home, { recursive: true, force: true });
+  });
+
+  /** Waits up to 30 s for a log entry whose message contains `text`. */
+  async function logEntry(text: string): Promise<{ msg: string; settings?: string; cause?: string }> {
+    const started = Date.now();
+    const find = () => lines.map((line) => JSON.parse(line) as { msg: string; settings?: string; cause?: string }).find((entry) => entry.msg.includes(text));
+    while (!find() && Date.now() - started < 30_000) {
+      await new Promise((resolve) => setTimeout(resolve, 500));
     }
+    const entry = find();
+    assert.ok(entry, `no "${text}" in: ${lines.join('')}`);
+    return entry;
+  }
+
+  it('opens a new store URL without restart', async () => {
+    const signIn = () => new PanelClient(service.app).signIn(ADMIN, PASSWORD);
+    assert.equal((await signIn()).statusCode, 401);
+
+    writeFileSync(join(home, 'config', 'twostep.ini'), '[main]\ndata_dir = data\n[notify]\nenabled = false\n[store]\nurl = sqlite://other.sqlite\n');
+    const entry = await logEntry('it was opened again with the new values');
+    assert.equal(entry.settings, '[store] url');
+    // The new store has no device for the account and the policy is optional.
+    assert.equal((await signIn()).headers.location, '/settings');
+  });
+
+  it('keeps the store when the new one cannot open', async () => {
+    // /etc/hostname is a file, so no folder can be made under it.
+    writeFileSync(join(home, 'config', 'twostep.ini'), '[main]\ndata_dir = data\n[notify]\nenabled = false\n[store]\nurl = sqlite:///etc/hostname/twostep/store.sqlite\n');
+    const entry = await logEntry('cannot open with them');
+    assert.equal(entry.settings, '[store] url');
+    assert.match(entry.cause ?? '', /\/etc\/hostname\/twostep\/store\.sqlite/);
+    assert.equal((await new PanelClient(service.app).signIn(ADMIN, PASSWORD)).statusCode, 401, 'still the first store');
   });
 });
