@@ -90,7 +90,12 @@ function harakaLogger(plugin: HarakaPlugin, connection?: HarakaConnection): Logg
 function loadIni(plugin: HarakaPlugin): void {
   const ini = plugin.config.get('twostep.ini', { booleans: ['+audit.log_logins'] }, () => {
     try {
+      const previous = plugin.twostep_ini;
       loadIni(plugin);
+      if (JSON.stringify(plugin.twostep_ini) === JSON.stringify(previous)) {
+        // haraka-config can report one change of the file more than once.
+        return;
+      }
       plugin.loginfo('twostep.ini changed: settings reloaded');
       warnOfUnknownSettings(plugin.twostep_logger ?? harakaLogger(plugin), plugin.twostep_ini!);
       applyToThread(plugin);
@@ -120,8 +125,9 @@ function applyToThread(plugin: HarakaPlugin): void {
     started.thread.applyIni(ini);
     return;
   }
-  const next = new DecisionThread(instanceConfigDir(), ini, plugin.twostep_logger ?? harakaLogger(plugin));
+  const next = new DecisionThread(instanceConfigDir(), ini, plugin.twostep_logger ?? harakaLogger(plugin), true);
   plugin.twostep_reopening = next;
+  plugin.lognotice(`twostep.ini changed ${changed.join(', ')}: opening the installation again with the new values`);
   next.open().then(
     () => {
       if (plugin.twostep_reopening !== next || plugin.twostep_thread !== started) {
@@ -197,7 +203,15 @@ export function register(this: HarakaPlugin): void {
   // Without this, auth_base keeps the submitted password, code included, in connection.notes.auth_passwd.
   this.blankout_password = true;
   this.twostep_logger = harakaLogger(this);
-  loadIni(this);
+  try {
+    loadIni(this);
+  } catch (error) {
+    // Haraka stops with the stack of an exception from register(); the message names the setting.
+    if (error instanceof Error) {
+      error.stack = `${error.name}: ${error.message}`;
+    }
+    throw error;
+  }
 }
 
 /** Offers AUTH PLAIN and LOGIN only inside TLS. CRAM-MD5 is never offered: it cannot carry a code. */

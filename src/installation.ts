@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { PasswdFileBackend } from './backends/passwd-file';
 import type { PasswordBackend } from './backends/types';
@@ -6,11 +6,12 @@ import { ActivityWriter } from './core/activity';
 import { silentLogger, type Logger, type TwoStepContext } from './core/context';
 import { processFaultLog } from './core/fault-log';
 import { TwoStepError } from './core/errors';
+import { keys } from './core/model';
 import { parseOptions, type IniConfig, type TwoStepOptions } from './core/options';
 import { MailNotifier } from './notify/mailer';
 import { parseNotifyOptions } from './notify/options';
 import { loadSecretBox } from './store/encryption-key';
-import { openStore, storeKind } from './store';
+import { openStore, sqliteStorePath, storeKind } from './store';
 import type { Store } from './store/types';
 
 /** The package root, where the default config/ folder lives (dist/src/ is two levels down). */
@@ -95,8 +96,8 @@ const OPEN_TIME_SETTINGS: readonly (readonly [string, string])[] = [
 
 /**
  * Returns the settings that differ between two readings of twostep.ini but are read only when
- * an installation opens (every `[notify]` key among them), as `[section] key`. The HTTP service
- * keeps their old values and logs these at a reload; Haraka opens the installation again.
+ * an installation opens (every `[notify]` key among them), as `[section] key`. Haraka and the
+ * HTTP service open the installation again when one of these changes.
  */
 export function settingsReadAtOpen(opened: IniConfig, current: IniConfig): string[] {
   const text = (ini: IniConfig, section: string, key: string) => String(ini[section]?.[key] ?? '');
@@ -167,6 +168,30 @@ export interface OpenOptions {
    * the HTTP service). One-shot commands write it at once.
    */
   readonly batchActivity?: boolean;
+  /**
+   * Opens only an installation that was set up before: its data folder, its SQLite file and the
+   * store's encryption key id must exist. For a front end that opens again after a change of
+   * twostep.ini, so that a mistyped path does not start an empty store where no account has
+   * 2-Step Verification.
+   */
+  readonly existingOnly?: boolean;
+}
+
+function notSetUp(problem: string): TwoStepError {
+  return new TwoStepError(
+    'ERR_INVALID_CONFIG',
+    `${problem}: a running front end only opens an installation that was set up before; copy one there with "twostep migrate", or restart to start an empty one`,
+  );
+}
+
+/** Checks that the data folder and a SQLite store's file exist, for `existingOnly`. */
+function checkExisting(dataDir: string, storeUrl: string): void {
+  if (!existsSync(dataDir)) {
+    throw notSetUp(`the data folder ${dataDir} does not exist`);
+  }
+  if (storeKind(storeUrl) === 'sqlite' && !existsSync(sqliteStorePath(storeUrl, dataDir))) {
+    throw notSetUp(`the store file ${sqliteStorePath(storeUrl, dataDir)} does not exist`);
+  }
 }
 
 /**
@@ -197,10 +222,18 @@ export async function openInstallation(open: OpenOptions = {}): Promise<Installa
   const options = checkIni(ini);
   const notifyOptions = parseNotifyOptions(ini);
   const dataDir = resolveDataDir(configDir, ini, env);
+  const storeUrl = typeof ini.store?.url === 'string' ? ini.store.url : '';
+  if (open.existingOnly) {
+    checkExisting(dataDir, storeUrl);
+  }
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const now = open.now ?? Date.now;
 
-  const store = open.store ?? openStore(typeof ini.store?.url === 'string' ? ini.store.url : undefined, dataDir, now);
+  const store = open.store ?? openStore(storeUrl, dataDir, now);
+  if (open.existingOnly && (await store.get(keys.encryptionKeyId).catch(() => undefined)) === undefined) {
+    await store.close();
+    throw notSetUp(`the store named by [store] url has no TwoStep data`);
+  }
   let passwdFile: PasswdFileBackend | undefined;
   let backend = open.backend;
   if (!backend) {

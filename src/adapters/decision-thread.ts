@@ -12,6 +12,8 @@ export interface ThreadStart {
   readonly ini: IniConfig;
   /** One Int32 the worker sets when the writes asked for at exit are done. */
   readonly exitFlag: SharedArrayBuffer;
+  /** Opens only an installation that was set up before (see OpenOptions.existingOnly). */
+  readonly existingOnly: boolean;
 }
 
 export type ToThread =
@@ -49,8 +51,9 @@ export class DecisionThread {
   private exited = false;
   private readonly writeAtExit = () => this.flushAtExit();
 
-  constructor(configDir: string, ini: IniConfig, private readonly logger: Logger) {
-    const start: ThreadStart = { configDir, ini, exitFlag: this.exitFlag };
+  /** @param existingOnly opens only an installation that was set up before, for a thread that replaces another. */
+  constructor(configDir: string, ini: IniConfig, private readonly logger: Logger, existingOnly = false) {
+    const start: ThreadStart = { configDir, ini, exitFlag: this.exitFlag, existingOnly };
     this.worker = new Worker(join(__dirname, 'decision-worker.js'), { workerData: start });
     this.worker.unref();
     this.worker.on('message', (message: FromThread) => this.receive(message));

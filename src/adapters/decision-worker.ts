@@ -3,7 +3,8 @@
 // event loop instead of on it. Messages are described in decision-thread.ts.
 import { parentPort, workerData } from 'node:worker_threads';
 import type { Logger, LogFields } from '../core/context';
-import { decideLogin, type LoginDecision, type LoginRequest } from '../core/login';
+import { processFaultLog } from '../core/fault-log';
+import { decideLogin, undecided, type LoginDecision, type LoginRequest } from '../core/login';
 import type { IniConfig } from '../core/options';
 import { applyIni, openInstallation, type Installation } from '../installation';
 import type { LogLine, ToThread, FromThread, ThreadStart } from './decision-thread';
@@ -55,7 +56,7 @@ let applied: { opened: Installation; ini: IniConfig; installation: Installation 
 /** Opens the installation on first use; a failed open is tried again at the next login. */
 function installation(): Promise<Installation> {
   if (!opening) {
-    opening = openInstallation({ configDir: start.configDir, ini, logger: threadLogger, batchActivity: true });
+    opening = openInstallation({ configDir: start.configDir, ini, logger: threadLogger, batchActivity: true, existingOnly: start.existingOnly });
     opening.catch(() => {
       opening = undefined;
     });
@@ -78,16 +79,16 @@ async function decide(id: number, request: LoginRequest): Promise<void> {
   try {
     opened = await installation();
   } catch (error) {
-    lines.logger.error({}, `cannot open the TwoStep installation: ${(error as Error).message}`);
-    send({ type: 'decided', id, decision: { outcome: 'temporary-failure', reason: 'ERR_STORE_UNAVAILABLE' }, lines: lines.take() });
+    const decision = undecided(lines.logger, processFaultLog, request, error, 'cannot open the TwoStep installation');
+    send({ type: 'decided', id, decision, lines: lines.take() });
     return;
   }
   let decision: LoginDecision;
   try {
     decision = await decideLogin({ ...current(opened).context, logger: lines.logger }, request);
   } catch (error) {
-    // decideLogin turns faults into temporary failures itself; this catches a fault around it,
-    // so the main thread never waits for a reply that does not come.
+    // decideLogin turns faults into temporary failures itself. This catches a fault around it,
+    // because the main thread would otherwise wait for a reply that never comes.
     lines.logger.error({ event: 'login', cause: (error as Error).message }, 'login could not be decided');
     decision = { outcome: 'temporary-failure', reason: 'ERR_INTERNAL' };
   }

@@ -1,7 +1,7 @@
 import { accountForLog, normalizeAccount } from './account';
-import { processFaultLog } from './fault-log';
+import { processFaultLog, type FaultLog } from './fault-log';
 import { normalizeAppPassword } from './app-passwords';
-import { notifyAccount, type TwoStepContext } from './context';
+import { notifyAccount, type Logger, type TwoStepContext } from './context';
 import { splitPasswordAndCode } from './credentials';
 import { TwoStepError, isTwoStepError } from './errors';
 import { grantKey, grantWrite, useGrant, type GrantRecord } from './grants';
@@ -64,14 +64,21 @@ export async function decideLogin(context: TwoStepContext, request: LoginRequest
     logDecision(context, request, decision);
     return decision;
   } catch (error) {
-    const reason = isTwoStepError(error) ? error.code : 'ERR_INTERNAL';
-    const fields = { event: 'login', account: accountForLog(String(request.account)), protocol: request.protocol, ip: request.ip, result: 'temporary-failure', reason };
-    if (!(context.faultLog ?? processFaultLog).error(context.logger, (error as Error).message, fields, 'login could not be decided')) {
-      // The cause was logged within the last minute: this login still gets a line, a short one.
-      context.logger.warn(fields, 'login could not be decided, for the cause in the last error line');
-    }
-    return { outcome: 'temporary-failure', reason };
+    return undecided(context.logger, context.faultLog ?? processFaultLog, request, error, 'login could not be decided');
   }
+}
+
+/**
+ * Logs a login that a fault kept from being decided and returns its temporary failure. The
+ * cause is logged at error level once a minute; the logins in between get a short line.
+ */
+export function undecided(logger: Logger, faultLog: FaultLog, request: LoginRequest, error: unknown, message: string): LoginDecision {
+  const reason = isTwoStepError(error) ? error.code : 'ERR_INTERNAL';
+  const fields = { event: 'login', account: accountForLog(String(request.account)), protocol: request.protocol, ip: request.ip, result: 'temporary-failure', reason };
+  if (!faultLog.error(logger, (error as Error).message, fields, message)) {
+    logger.warn(fields, `${message}, for the cause in the last error line`);
+  }
+  return { outcome: 'temporary-failure', reason };
 }
 
 function logDecision(context: TwoStepContext, request: LoginRequest, decision: LoginDecision): void {

@@ -20,8 +20,8 @@ export function storeKind(url: string | undefined): StoreKind {
     return 'redis';
   }
   // A URL can carry a password (scheme://user:password@host), which stays out of the message.
-  const shown = value.replace(/^([^:/]*:\/\/)[^/@]*@/, '$1…@').slice(0, 60);
-  throw new TwoStepError('ERR_INVALID_CONFIG', `invalid [store] url "${shown}": expected empty, sqlite://PATH or redis://HOST:PORT`);
+  const redacted = value.replace(/^([^:/]*:\/\/)[^/@]*@/, '$1…@').slice(0, 60);
+  throw new TwoStepError('ERR_INVALID_CONFIG', `invalid [store] url "${redacted}": expected empty, sqlite://PATH or redis://HOST:PORT`);
 }
 
 /**
@@ -37,9 +37,14 @@ export function openStore(url: string | undefined, dataDir: string, now: () => n
     const { RedisStore } = require('./redis') as typeof import('./redis');
     return new RedisStore(value, now);
   }
-  const path = value.slice('sqlite://'.length);
+  return new SqliteStore(sqliteStorePath(value, dataDir), now);
+}
+
+/** Returns the file of a SQLite store URL (empty or `sqlite://…`): relative paths are in the data folder. */
+export function sqliteStorePath(url: string, dataDir: string): string {
+  const path = url.trim().slice('sqlite://'.length);
   if (path === '') {
-    return new SqliteStore(join(dataDir, DEFAULT_STORE_FILE), now);
+    return join(dataDir, DEFAULT_STORE_FILE);
   }
-  return new SqliteStore(isAbsolute(path) ? path : resolve(dataDir, path), now);
+  return isAbsolute(path) ? path : resolve(dataDir, path);
 }

@@ -51,10 +51,16 @@ export function watchOptions(
     );
   };
 
+  let lastRead = JSON.stringify(installation.ini);
   const reload = (): void => {
     try {
       const ini = readIni(installation.configDir, reload);
+      if (JSON.stringify(ini) === lastRead) {
+        // haraka-config can report one change of the file more than once.
+        return;
+      }
       apply(applyIni(opened, ini));
+      lastRead = JSON.stringify(ini);
       logger.info(fields, 'twostep.ini changed: settings reloaded');
       warnOfUnknownSettings(logger, ini);
       const changed = settingsReadAtOpen(opened.ini, ini);

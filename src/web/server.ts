@@ -123,7 +123,7 @@ export async function buildHttpService(installation: Installation, options: Http
     // caller owns and closes `installation`; the service closes these.
     const reopened: Installation[] = [];
     const reopen = async (ini: IniConfig): Promise<Installation> => {
-      const fresh = await openInstallation({ configDir: installation.configDir, ini, logger: installation.context.logger, batchActivity: true });
+      const fresh = await openInstallation({ configDir: installation.configDir, ini, logger: installation.context.logger, batchActivity: true, existingOnly: true });
       const replaced = reopened.at(-1);
       reopened.push(fresh);
       if (replaced) {

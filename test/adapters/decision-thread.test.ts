@@ -109,7 +109,10 @@ describe('Decision thread', function () {
     const loginLines: Line[] = [];
     const failed = await thread!.decide(smtpLogin(PASSWORD), recordingLogger(loginLines));
     assert.equal(failed.outcome, 'temporary-failure');
-    assert.match(loginLines.map(([, , message]) => message).join('\n'), /cannot open the TwoStep installation: invalid twostep.ini \[backend\] type = ldap/);
+    assert.deepEqual(
+      loginLines.map(([level, fields, message]) => [level, message, fields.account, fields.reason, fields.cause]),
+      [['error', 'cannot open the TwoStep installation', ALICE, 'ERR_INVALID_CONFIG', 'invalid twostep.ini [backend] type = ldap: expected passwd-file']],
+    );
 
     thread!.applyIni({ ...ini, policy: { global: 'disabled' } });
     const recovered = await thread!.decide(smtpLogin(PASSWORD), recordingLogger([]));

@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { openStore } from '../../src/store';
+import { loadSecretBox } from '../../src/store/encryption-key';
 import { join } from 'node:path';
 import { provisionSecretKey } from '../../src/core/accounts';
 import { generateCode } from '../../src/core/totp';
@@ -45,6 +47,17 @@ describe('Haraka config reload', function () {
     await haraka?.stop();
   });
 
+  /** Waits up to 30 s for a line of Haraka's output that contains `text`, and returns it. */
+  async function outputLine(text: string): Promise<string> {
+    const started = Date.now();
+    while (!haraka.output().includes(text) && Date.now() - started < 30_000) {
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    }
+    const line = haraka.output().split('\n').find((entry) => entry.includes(text));
+    assert.ok(line, `a line with "${text}": ${haraka.output().slice(-2000)}`);
+    return line;
+  }
+
   it('applies a new global policy without restart', async () => {
     // Enrolled, but the global policy is disabled: the bare password is enough.
     assert.deepEqual(await smtpLogin(haraka.port, ALICE, PASSWORD), { ok: true });
@@ -79,10 +92,25 @@ describe('Haraka config reload', function () {
     assert.doesNotMatch(haraka.output(), /take effect after a Haraka restart/);
   });
 
+  it('refuses a [store] url that was never set up', async () => {
+    const iniPath = join(haraka.home, 'config', 'twostep.ini');
+    const valid = readFileSync(iniPath, 'utf8');
+    // A mistyped file name would otherwise be a new, empty store: no account enrolled there.
+    writeFileSync(iniPath, `${valid}\n[store]\nurl = sqlite://typo-store.sqlite\n`);
+    const line = await outputLine('typo-store.sqlite does not exist');
+    assert.match(line, /\[ERROR\].*cannot open with them, keeping the previous settings: the store file .*typo-store\.sqlite does not exist: a running front end only opens an installation that was set up before/);
+    assert.equal(existsSync(join(haraka.installation.dataDir, 'typo-store.sqlite')), false, 'no empty store is left behind');
+    assert.equal((await smtpLogin(haraka.port, ALICE, movedPassword)).ok, false, 'the device still counts');
+    writeFileSync(iniPath, valid);
+  });
+
   it('opens a new [store] url without restart', async () => {
-    // The new store has no device for the account, and the global policy is now optional, so
-    // the bare password is enough there. The old store still has the device.
+    // The new store is set up (it has the installation's key id) but has no device for the
+    // account, and the global policy is now optional, so the bare password is enough there.
     assert.equal((await smtpLogin(haraka.port, ALICE, movedPassword)).ok, false);
+    const other = openStore('sqlite://other-store.sqlite', haraka.installation.dataDir);
+    await loadSecretBox(haraka.installation.dataDir, other);
+    await other.close();
     const iniPath = join(haraka.home, 'config', 'twostep.ini');
     writeFileSync(iniPath, `${readFileSync(iniPath, 'utf8')}\n[store]\nurl = sqlite://other-store.sqlite\n`);
 
@@ -91,17 +119,6 @@ describe('Haraka config reload', function () {
     assert.match(haraka.output(), /\[NOTICE\].*twostep\.ini changed \[store\] url: the installation was opened again with the new values/);
     assert.doesNotMatch(haraka.output(), /take effect after a Haraka restart/);
   });
-
-  /** Waits up to 30 s for a line of Haraka's output that contains `text`, and returns it. */
-  async function outputLine(text: string): Promise<string> {
-    const started = Date.now();
-    while (!haraka.output().includes(text) && Date.now() - started < 30_000) {
-      await new Promise((resolve) => setTimeout(resolve, 500));
-    }
-    const line = haraka.output().split('\n').find((entry) => entry.includes(text));
-    assert.ok(line, `a line with "${text}": ${haraka.output().slice(-2000)}`);
-    return line;
-  }
 
   it('keeps the store when a new [store] url cannot open', async () => {
     const iniPath = join(haraka.home, 'config', 'twostep.ini');

@@ -24,6 +24,8 @@ describe('Haraka plugin start', () => {
     assert.throws(() => twostepPlugin.register.call(plugin), {
       code: 'ERR_INVALID_CONFIG',
       message: 'invalid twostep.ini [backend] type = ldap: expected passwd-file',
+      // Haraka prints the stack: one line, without the frames.
+      stack: 'TwoStepError: invalid twostep.ini [backend] type = ldap: expected passwd-file',
     });
   });
 });

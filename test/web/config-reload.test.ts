@@ -8,6 +8,8 @@ import { loadAuthKey } from '../../src/adapters/auth-key';
 import { generateCode } from '../../src/core/totp';
 import { PasswdFileBackend } from '../../src/backends/passwd-file';
 import { startHttpService, type RunningHttpService } from '../../src/web/server';
+import { openStore } from '../../src/store';
+import { loadSecretBox } from '../../src/store/encryption-key';
 import { RFC_KEY } from '../helpers/installation';
 import { freePort } from '../helpers/ports';
 import { PanelClient } from './panel-client';
@@ -151,11 +153,22 @@ describe('HTTP service open-time settings', function () {
     const signIn = () => new PanelClient(service.app).signIn(ADMIN, PASSWORD);
     assert.equal((await signIn()).statusCode, 401);
 
+    // A set-up store: a file with the installation's encryption key id.
+    const other = openStore('sqlite://other.sqlite', service.installation.dataDir);
+    await loadSecretBox(service.installation.dataDir, other);
+    await other.close();
     writeFileSync(join(home, 'config', 'twostep.ini'), '[main]\ndata_dir = data\n[notify]\nenabled = false\n[store]\nurl = sqlite://other.sqlite\n');
     const entry = await logEntry('it was opened again with the new values');
     assert.equal(entry.settings, '[store] url');
     // The new store has no device for the account and the policy is optional.
     assert.equal((await signIn()).headers.location, '/settings');
+  });
+
+  it('refuses a store that was never set up', async () => {
+    writeFileSync(join(home, 'config', 'twostep.ini'), '[main]\ndata_dir = data\n[notify]\nenabled = false\n[store]\nurl = sqlite://typo.sqlite\n');
+    const entry = await logEntry('cannot open with them');
+    assert.match(entry.cause ?? '', /typo\.sqlite does not exist: a running front end only opens an installation that was set up before/);
+    assert.equal((await new PanelClient(service.app).signIn(ADMIN, PASSWORD)).statusCode, 401, 'still the first store');
   });
 
   it('keeps the store when the new one cannot open', async () => {
