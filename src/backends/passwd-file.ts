@@ -2,6 +2,7 @@ import { promises as fs } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { TwoStepError } from '../core/errors';
+import { processUser } from '../process-user';
 import { hashPassword, parseStoredPassword, verifyPasswordHash, type PasswordScheme, type StoredPassword } from './password-hash';
 import type { PasswordBackend } from './types';
 
@@ -24,6 +25,11 @@ interface ParsedFile {
  * account, optionally followed by more `:`-separated fields, which are kept but ignored.
  * The file is parsed again whenever its modification time or size changes.
  */
+/** Names the file and the user that could not read it, since permissions are the usual cause. */
+function unreadable(path: string, error: unknown): string {
+  return `cannot read passwd file ${path} as user ${processUser()}: ${(error as Error).message}`;
+}
+
 export class PasswdFileBackend implements PasswordBackend {
   private cache: ParsedFile | undefined;
   /** The parse in progress, shared by concurrent logins so a large file is read once, not once per login. */
@@ -48,7 +54,7 @@ export class PasswdFileBackend implements PasswordBackend {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
         return { mtimeMs: 0, size: 0, entries: new Map(), missing: true };
       }
-      throw new TwoStepError('ERR_BACKEND_UNAVAILABLE', `cannot read passwd file ${this.path}: ${(error as Error).message}`, { cause: error });
+      throw new TwoStepError('ERR_BACKEND_UNAVAILABLE', unreadable(this.path, error), { cause: error });
     }
     if (this.cache && this.cache.mtimeMs === stat.mtimeMs && this.cache.size === stat.size) {
       return this.cache;
@@ -64,7 +70,7 @@ export class PasswdFileBackend implements PasswordBackend {
     try {
       text = await fs.readFile(this.path, 'utf8');
     } catch (error) {
-      throw new TwoStepError('ERR_BACKEND_UNAVAILABLE', `cannot read passwd file ${this.path}: ${(error as Error).message}`, { cause: error });
+      throw new TwoStepError('ERR_BACKEND_UNAVAILABLE', unreadable(this.path, error), { cause: error });
     }
     const entries = new Map<string, StoredPassword>();
     for (const line of text.split('\n')) {

@@ -1,10 +1,10 @@
 import { chmodSync, mkdirSync } from 'node:fs';
 import { EventEmitter } from 'node:events';
 import { dirname } from 'node:path';
-import { userInfo } from 'node:os';
 import Database from 'better-sqlite3';
 import Keyv, { type KeyvStoreAdapter, type StoredData } from 'keyv';
 import { storeUnavailable } from '../core/errors';
+import { processUser } from '../process-user';
 import { keys } from '../core/model';
 import { isExpiredEntry, MAX_AUDIT_EVENTS, MAX_AUDIT_EVENTS_PER_ACCOUNT, type AuditEvent, type AuditQuery, type SecondFactorAttempt, type SecondFactorAttemptResult, type Store, type StoreEntry, type StoreWrite } from './types';
 
@@ -116,15 +116,6 @@ function prepareTransactions(db: Database.Database, statements: Statements) {
       return attempts === undefined ? { allowed, claimed } : { allowed, attempts, claimed };
     }).immediate,
   };
-}
-
-/** Returns the name of the user this process runs as, or its uid when it has no name. */
-function currentUser(): string {
-  try {
-    return userInfo().username;
-  } catch {
-    return `uid ${process.getuid?.() ?? 'unknown'}`;
-  }
 }
 
 /** Returns whether adding `added` to reach `total` passed a multiple of `every`. */
@@ -301,7 +292,7 @@ export class SqliteStore implements Store {
       db = new Database(this.path, { timeout: 0 });
     } catch (error) {
       // SQLite's message is only "unable to open database file": the path and the user tell what to fix.
-      const message = `cannot open ${this.path} as user ${currentUser()}: ${(error as Error).message}; check that this user can read and write the file and its folder`;
+      const message = `cannot open ${this.path} as user ${processUser()}: ${(error as Error).message}; check that this user can read and write the file and its folder`;
       throw new Error(message, { cause: error });
     }
     try {

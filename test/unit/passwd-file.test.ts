@@ -54,6 +54,16 @@ describe('passwd-file backend', () => {
     assert.equal(await backend.verify('a@example.org', 'pw-a'), true);
   });
 
+  it('names the file and user it cannot read', async () => {
+    // A folder where the file should be: it exists, but cannot be read as a file.
+    mkdirSync(path);
+    await assert.rejects(new PasswdFileBackend(path).verify('a@example.org', 'pw-a'), (error: Error & { code?: string }) => {
+      assert.equal(error.code, 'ERR_BACKEND_UNAVAILABLE');
+      assert.match(error.message, new RegExp(`^cannot read passwd file ${path} as user \\S+: EISDIR`));
+      return true;
+    });
+  });
+
   it('keeps mode and group when rewriting', async () => {
     writeFileSync(path, 'a@example.org:{PLAIN}one\n');
     chmodSync(path, 0o640);
