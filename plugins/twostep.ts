@@ -38,8 +38,8 @@ interface HarakaPlugin {
   twostep_ini?: IniConfig;
   /** The thread that decides logins, and the twostep.ini it opened the installation with. */
   twostep_thread?: { readonly thread: DecisionThread; readonly ini: IniConfig };
-  /** A thread opening the installation again after a change of twostep.ini, until it replaces `twostep_thread`. */
-  twostep_reopening?: DecisionThread;
+  /** Marks the latest attempt to open the installation again after a change of twostep.ini. */
+  twostep_reopening?: object;
   twostep_logger?: Logger;
 }
 
@@ -122,32 +122,43 @@ function applyToThread(plugin: HarakaPlugin): void {
   }
   const changed = settingsReadAtOpen(started.ini, ini);
   if (changed.length === 0) {
+    // Back to the values in force: a new thread still opening is dropped when it is done.
+    plugin.twostep_reopening = undefined;
     started.thread.applyIni(ini);
     return;
   }
-  const next = new DecisionThread(instanceConfigDir(), ini, plugin.twostep_logger ?? harakaLogger(plugin), true);
-  plugin.twostep_reopening = next;
-  plugin.lognotice(`twostep.ini changed ${changed.join(', ')}: opening the installation again with the new values`);
-  next.open().then(
-    () => {
-      if (plugin.twostep_reopening !== next || plugin.twostep_thread !== started) {
-        // A later change or a shutdown came first.
-        void next.close();
-        return;
-      }
+  void replaceThread(plugin, started, ini, changed.join(', '));
+}
+
+/** Starts a decision thread with `ini` and lets it take over once its installation has opened. */
+async function replaceThread(plugin: HarakaPlugin, started: NonNullable<HarakaPlugin['twostep_thread']>, ini: IniConfig, settings: string): Promise<void> {
+  plugin.lognotice(`twostep.ini has new values for ${settings}: opening the installation again with them`);
+  const attempt = {};
+  plugin.twostep_reopening = attempt;
+  // A later change or a shutdown makes this attempt stale.
+  const stale = () => plugin.twostep_reopening !== attempt || plugin.twostep_thread !== started;
+  let next: DecisionThread | undefined;
+  try {
+    // Only the installation in use, in another place: the same encryption key id.
+    const keyId = await started.thread.open();
+    next = new DecisionThread(instanceConfigDir(), ini, plugin.twostep_logger ?? harakaLogger(plugin), { keyId });
+    await next.open();
+  } catch (error) {
+    void next?.close();
+    if (!stale()) {
       plugin.twostep_reopening = undefined;
-      plugin.twostep_thread = { thread: next, ini };
-      void started.thread.close();
-      plugin.lognotice(`twostep.ini changed ${changed.join(', ')}: the installation was opened again with the new values`);
-    },
-    (error: Error) => {
-      void next.close();
-      if (plugin.twostep_reopening === next) {
-        plugin.twostep_reopening = undefined;
-        plugin.logerror(`twostep.ini changed ${changed.join(', ')}, but the installation cannot open with them, keeping the previous settings: ${error.message}`);
-      }
-    },
-  );
+      plugin.logerror(`twostep.ini has new values for ${settings}, but the installation cannot open with them, keeping the previous settings: ${(error as Error).message}`);
+    }
+    return;
+  }
+  if (stale()) {
+    void next.close();
+    return;
+  }
+  plugin.twostep_reopening = undefined;
+  plugin.twostep_thread = { thread: next, ini };
+  void started.thread.close();
+  plugin.lognotice(`twostep.ini has new values for ${settings}: the installation was opened again with them`);
 }
 
 /** Returns the instance's config folder: under HARAKA (set by `haraka -c DIR`), else under the working folder. */

@@ -175,12 +175,17 @@ export interface OpenOptions {
    * 2-Step Verification.
    */
   readonly existingOnly?: boolean;
+  /**
+   * The encryption key id the installation must have: a front end that opens again after a
+   * change of twostep.ini passes the one in use, so that it never switches to another installation.
+   */
+  readonly keyId?: string;
 }
 
 function notSetUp(problem: string): TwoStepError {
   return new TwoStepError(
     'ERR_INVALID_CONFIG',
-    `${problem}: a running front end only opens an installation that was set up before; copy one there with "twostep migrate", or restart to start an empty one`,
+    `${problem}: a running front end only switches to an installation that was set up before; copy it there with "twostep migrate" first`,
   );
 }
 
@@ -244,6 +249,13 @@ export async function openInstallation(open: OpenOptions = {}): Promise<Installa
   let secrets;
   try {
     secrets = await loadSecretBox(dataDir, store, env);
+    if (open.keyId !== undefined && secrets.keyId !== open.keyId) {
+      throw new TwoStepError(
+        'ERR_INVALID_CONFIG',
+        `the installation in ${dataDir} has encryption key id ${secrets.keyId}, not ${open.keyId} of the one in use: ` +
+          'a running front end only switches to the same installation in another place (copied with "twostep migrate"); restart to use another one',
+      );
+    }
   } catch (error) {
     await store.close();
     throw error;

@@ -12,8 +12,8 @@ export interface ThreadStart {
   readonly ini: IniConfig;
   /** One Int32 the worker sets when the writes asked for at exit are done. */
   readonly exitFlag: SharedArrayBuffer;
-  /** Opens only an installation that was set up before (see OpenOptions.existingOnly). */
-  readonly existingOnly: boolean;
+  /** Set for a thread that replaces another: opens only that installation (see OpenOptions.existingOnly and keyId). */
+  readonly replacing?: { readonly keyId: string };
 }
 
 export type ToThread =
@@ -27,6 +27,7 @@ export type ToThread =
 export type FromThread =
   | { readonly type: 'decided'; readonly id: number; readonly decision: LoginDecision; readonly lines: readonly LogLine[] }
   | { readonly type: 'done'; readonly id: number }
+  | { readonly type: 'opened'; readonly id: number; readonly keyId: string }
   | { readonly type: 'failed'; readonly id: number; readonly message: string }
   | { readonly type: 'log'; readonly line: LogLine };
 
@@ -51,9 +52,9 @@ export class DecisionThread {
   private exited = false;
   private readonly writeAtExit = () => this.flushAtExit();
 
-  /** @param existingOnly opens only an installation that was set up before, for a thread that replaces another. */
-  constructor(configDir: string, ini: IniConfig, private readonly logger: Logger, existingOnly = false) {
-    const start: ThreadStart = { configDir, ini, exitFlag: this.exitFlag, existingOnly };
+  /** @param replacing the encryption key id of the installation in use, for a thread that replaces another. */
+  constructor(configDir: string, ini: IniConfig, private readonly logger: Logger, replacing?: { readonly keyId: string }) {
+    const start: ThreadStart = { configDir, ini, exitFlag: this.exitFlag, replacing };
     this.worker = new Worker(join(__dirname, 'decision-worker.js'), { workerData: start });
     this.worker.unref();
     this.worker.on('message', (message: FromThread) => this.receive(message));
@@ -88,17 +89,18 @@ export class DecisionThread {
   }
 
   /**
-   * Opens the installation now instead of at the first login.
+   * Opens the installation now instead of at the first login, and returns its encryption key id.
    * @throws Error with the reason when it cannot be opened, or when the thread ended.
    */
-  async open(): Promise<void> {
+  async open(): Promise<string> {
     const answer = await this.request('open');
     if (answer.type === 'failed') {
       throw new Error(answer.message);
     }
-    if (answer.type !== 'done' || this.exited) {
+    if (answer.type !== 'opened') {
       throw new Error('the decision thread ended');
     }
+    return answer.keyId;
   }
 
   /** Writes the login activity that waits in the thread. */

@@ -56,7 +56,8 @@ let applied: { opened: Installation; ini: IniConfig; installation: Installation 
 /** Opens the installation on first use; a failed open is tried again at the next login. */
 function installation(): Promise<Installation> {
   if (!opening) {
-    opening = openInstallation({ configDir: start.configDir, ini, logger: threadLogger, batchActivity: true, existingOnly: start.existingOnly });
+    const { replacing } = start;
+    opening = openInstallation({ configDir: start.configDir, ini, logger: threadLogger, batchActivity: true, existingOnly: replacing !== undefined, keyId: replacing?.keyId });
     opening.catch(() => {
       opening = undefined;
     });
@@ -114,7 +115,7 @@ port.on('message', (message: ToThread) => {
       break;
     case 'open':
       installation().then(
-        () => send({ type: 'done', id: message.id }),
+        (opened) => send({ type: 'opened', id: message.id, keyId: opened.context.secrets.keyId }),
         (error: Error) => send({ type: 'failed', id: message.id, message: error.message }),
       );
       break;

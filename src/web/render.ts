@@ -54,11 +54,14 @@ export async function renderPage(
   return reply.code(status).view(`${template}.eta`, layout);
 }
 
+/** Headings of the error page for the statuses that a visitor can act on. */
+const ERROR_TITLES: Readonly<Record<number, string>> = { 403: 'Access denied', 404: 'Page not found' };
+
 /** Renders the error page, which needs no session (it may follow a failed session load). */
 export async function renderErrorPage(web: WebContext, reply: FastifyReply, status: number, message: string): Promise<FastifyReply> {
   reply.header('Cache-Control', 'no-store');
   return reply.code(status).view('error.eta', {
-    title: status === 404 ? 'Page not found' : 'Something went wrong',
+    title: ERROR_TITLES[status] ?? 'Something went wrong',
     issuer: web.installation.options.issuer,
     stage: 'anonymous',
     isAdmin: false,

@@ -123,7 +123,9 @@ export async function buildHttpService(installation: Installation, options: Http
     // caller owns and closes `installation`; the service closes these.
     const reopened: Installation[] = [];
     const reopen = async (ini: IniConfig): Promise<Installation> => {
-      const fresh = await openInstallation({ configDir: installation.configDir, ini, logger: installation.context.logger, batchActivity: true, existingOnly: true });
+      // Only the installation in use, in another place: the same encryption key id.
+      const keyId = installation.context.secrets.keyId;
+      const fresh = await openInstallation({ configDir: installation.configDir, ini, logger: installation.context.logger, batchActivity: true, existingOnly: true, keyId });
       const replaced = reopened.at(-1);
       reopened.push(fresh);
       if (replaced) {

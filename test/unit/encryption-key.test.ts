@@ -51,6 +51,22 @@ describe('encryption key', () => {
     await assert.rejects(open(), (error: unknown) => isTwoStepError(error, 'ERR_ENCRYPTION_KEY') && /missing encryption key/.test(error.message));
   });
 
+  it('an empty store next to a key file is refused', async () => {
+    await (await open()).close();
+    // A mistyped [store] url: a new file in the data folder, where the key file already is.
+    const typo = () => openInstallation({ configDir, ini: { store: { url: 'sqlite://typo.sqlite' } }, env: { TWOSTEP_DATA_DIR: dataDir } });
+    await assert.rejects(typo(), (error: unknown) => {
+      assert.ok(isTwoStepError(error, 'ERR_INVALID_CONFIG'));
+      assert.match(error.message, /^the store named by \[store\] url has no TwoStep data, but .*encryption\.key exists/);
+      assert.match(error.message, /twostep migrate/);
+      return true;
+    });
+    // Refused again: the first try did not set the store up.
+    await assert.rejects(typo(), (error: unknown) => isTwoStepError(error, 'ERR_INVALID_CONFIG'));
+    // The store in use still opens.
+    await (await open()).close();
+  });
+
   it('a wrong key is a start-up error', async () => {
     (await open()).close();
     writeFileSync(join(dataDir, 'encryption.key'), Buffer.alloc(32, 7).toString('base64'));

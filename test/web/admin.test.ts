@@ -58,6 +58,7 @@ describe('admin pages', () => {
       const reply = await alice.get(url);
       assert.equal(reply.statusCode, 403, url);
       assert.match(reply.body, /This page is for administrators only\./, url);
+      assert.match(reply.body, /<title>Access denied/, url);
     }
     const post = await alice.post(`${ALICE_URL}/unlock`);
     assert.equal(post.statusCode, 403);

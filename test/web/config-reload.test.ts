@@ -8,6 +8,7 @@ import { loadAuthKey } from '../../src/adapters/auth-key';
 import { generateCode } from '../../src/core/totp';
 import { PasswdFileBackend } from '../../src/backends/passwd-file';
 import { startHttpService, type RunningHttpService } from '../../src/web/server';
+import { openInstallation } from '../../src/installation';
 import { openStore } from '../../src/store';
 import { loadSecretBox } from '../../src/store/encryption-key';
 import { RFC_KEY } from '../helpers/installation';
@@ -155,7 +156,7 @@ describe('HTTP service open-time settings', function () {
 
     // A set-up store: a file with the installation's encryption key id.
     const other = openStore('sqlite://other.sqlite', service.installation.dataDir);
-    await loadSecretBox(service.installation.dataDir, other);
+    await loadSecretBox(service.installation.dataDir, other, process.env, { allowNewStore: true });
     await other.close();
     writeFileSync(join(home, 'config', 'twostep.ini'), '[main]\ndata_dir = data\n[notify]\nenabled = false\n[store]\nurl = sqlite://other.sqlite\n');
     const entry = await logEntry('it was opened again with the new values');
@@ -167,8 +168,20 @@ describe('HTTP service open-time settings', function () {
   it('refuses a store that was never set up', async () => {
     writeFileSync(join(home, 'config', 'twostep.ini'), '[main]\ndata_dir = data\n[notify]\nenabled = false\n[store]\nurl = sqlite://typo.sqlite\n');
     const entry = await logEntry('cannot open with them');
-    assert.match(entry.cause ?? '', /typo\.sqlite does not exist: a running front end only opens an installation that was set up before/);
+    assert.match(entry.cause ?? '', /typo\.sqlite does not exist: a running front end only switches to an installation that was set up before/);
     assert.equal((await new PanelClient(service.app).signIn(ADMIN, PASSWORD)).statusCode, 401, 'still the first store');
+  });
+
+  it('refuses another installation', async () => {
+    // A complete installation of its own in data2, with another encryption key.
+    const otherInstallation = await openInstallation({ configDir: join(home, 'config'), ini: { main: { data_dir: 'data2' }, notify: { enabled: 'false' } } });
+    const otherKeyId = otherInstallation.context.secrets.keyId;
+    await otherInstallation.close();
+    writeFileSync(join(home, 'config', 'twostep.ini'), '[main]\ndata_dir = data2\n[notify]\nenabled = false\n');
+    const entry = await logEntry('cannot open with them');
+    assert.equal(entry.settings, '[main] data_dir');
+    assert.match(entry.cause ?? '', new RegExp(`has encryption key id ${otherKeyId}, not ${service.installation.context.secrets.keyId} of the one in use`));
+    assert.equal((await new PanelClient(service.app).signIn(ADMIN, PASSWORD)).statusCode, 401, 'still the first installation');
   });
 
   it('keeps the store when the new one cannot open', async () => {
