@@ -1,11 +1,11 @@
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { PasswdFileBackend } from './backends/passwd-file';
 import type { PasswordBackend } from './backends/types';
 import { ActivityWriter } from './core/activity';
 import { silentLogger, type Logger, type TwoStepContext } from './core/context';
 import { processFaultLog } from './core/fault-log';
-import { TwoStepError } from './core/errors';
+import { isTwoStepError, TwoStepError } from './core/errors';
 import { keys } from './core/model';
 import { parseOptions, type IniConfig, type TwoStepOptions } from './core/options';
 import { MailNotifier } from './notify/mailer';
@@ -234,6 +234,8 @@ export async function openInstallation(open: OpenOptions = {}): Promise<Installa
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const now = open.now ?? Date.now;
 
+  // A SQLite file that this call creates is removed again when the installation is refused.
+  const newSqliteFile = !open.store && storeKind(storeUrl) === 'sqlite' && !existsSync(sqliteStorePath(storeUrl, dataDir)) ? sqliteStorePath(storeUrl, dataDir) : undefined;
   const store = open.store ?? openStore(storeUrl, dataDir, now);
   if (open.existingOnly && (await store.get(keys.encryptionKeyId).catch(() => undefined)) === undefined) {
     await store.close();
@@ -258,6 +260,11 @@ export async function openInstallation(open: OpenOptions = {}): Promise<Installa
     }
   } catch (error) {
     await store.close();
+    if (newSqliteFile && isTwoStepError(error, 'ERR_INVALID_CONFIG')) {
+      for (const suffix of ['', '-wal', '-shm']) {
+        rmSync(`${newSqliteFile}${suffix}`, { force: true });
+      }
+    }
     throw error;
   }
   const logger = open.logger ?? silentLogger;

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, statSync, unlinkSync, writeFileSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, statSync, unlinkSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openInstallation } from '../../src/installation';
@@ -61,6 +61,7 @@ describe('encryption key', () => {
       assert.match(error.message, /twostep migrate/);
       return true;
     });
+    assert.equal(existsSync(join(dataDir, 'typo.sqlite')), false, 'no empty file is left behind');
     // Refused again: the first try did not set the store up.
     await assert.rejects(typo(), (error: unknown) => isTwoStepError(error, 'ERR_INVALID_CONFIG'));
     // The store in use still opens.
