@@ -120,11 +120,12 @@ function applyToThread(plugin: HarakaPlugin): void {
   if (!started) {
     return;
   }
+  // The other settings apply at once: the thread keeps the open-time values it opened with.
+  started.thread.applyIni(ini);
   const changed = settingsReadAtOpen(started.ini, ini);
   if (changed.length === 0) {
     // Back to the values in force: a new thread still opening is dropped when it is done.
     plugin.twostep_reopening = undefined;
-    started.thread.applyIni(ini);
     return;
   }
   void replaceThread(plugin, started, ini, changed.join(', '));

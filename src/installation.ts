@@ -235,7 +235,8 @@ export async function openInstallation(open: OpenOptions = {}): Promise<Installa
   const now = open.now ?? Date.now;
 
   // A SQLite file that this call creates is removed again when the installation is refused.
-  const newSqliteFile = !open.store && storeKind(storeUrl) === 'sqlite' && !existsSync(sqliteStorePath(storeUrl, dataDir)) ? sqliteStorePath(storeUrl, dataDir) : undefined;
+  const sqliteFile = !open.store && storeKind(storeUrl) === 'sqlite' ? sqliteStorePath(storeUrl, dataDir) : undefined;
+  const newSqliteFile = sqliteFile !== undefined && !existsSync(sqliteFile) ? sqliteFile : undefined;
   const store = open.store ?? openStore(storeUrl, dataDir, now);
   if (open.existingOnly && (await store.get(keys.encryptionKeyId).catch(() => undefined)) === undefined) {
     await store.close();

@@ -93,14 +93,14 @@ export class DecisionThread {
    * @throws Error with the reason when it cannot be opened, or when the thread ended.
    */
   async open(): Promise<string> {
-    const answer = await this.request('open');
-    if (answer.type === 'failed') {
-      throw new Error(answer.message);
+    const reply = await this.request('open');
+    if (reply.type === 'failed') {
+      throw new Error(reply.message);
     }
-    if (answer.type !== 'opened') {
+    if (reply.type !== 'opened') {
       throw new Error('the decision thread ended');
     }
-    return answer.keyId;
+    return reply.keyId;
   }
 
   /** Writes the login activity that waits in the thread. */
@@ -116,6 +116,7 @@ export class DecisionThread {
     this.fail();
   }
 
+  /** Whether the thread has ended, by close() or by a crash. */
   get ended(): boolean {
     return this.exited;
   }

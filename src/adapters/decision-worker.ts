@@ -90,8 +90,7 @@ async function decide(id: number, request: LoginRequest): Promise<void> {
   } catch (error) {
     // decideLogin turns faults into temporary failures itself. This catches a fault around it,
     // because the main thread would otherwise wait for a reply that never comes.
-    lines.logger.error({ event: 'login', cause: (error as Error).message }, 'login could not be decided');
-    decision = { outcome: 'temporary-failure', reason: 'ERR_INTERNAL' };
+    decision = undecided(lines.logger, processFaultLog, request, error, 'login could not be decided');
   }
   send({ type: 'decided', id, decision, lines: lines.take() });
 }

@@ -101,7 +101,12 @@ describe('Haraka config reload', function () {
     assert.match(line, /\[ERROR\].*cannot open with them, keeping the previous settings: the store file .*typo-store\.sqlite does not exist: a running front end only switches to an installation that was set up before/);
     assert.equal(existsSync(join(haraka.installation.dataDir, 'typo-store.sqlite')), false, 'no empty store is left behind');
     assert.equal((await smtpLogin(haraka.port, ALICE, movedPassword)).ok, false, 'the device still counts');
+
+    // The other settings of such an edit still apply to the installation in use.
+    writeFileSync(iniPath, `${valid.replace(/^global = optional$/m, 'global = disabled')}\n[store]\nurl = sqlite://typo-store.sqlite\n`);
+    assert.deepEqual((await pollLogin(haraka.port, (login) => login.ok, 30_000, movedPassword)).result, { ok: true });
     writeFileSync(iniPath, valid);
+    await pollLogin(haraka.port, (login) => !login.ok, 30_000, movedPassword);
   });
 
   it('opens a new [store] url without restart', async () => {
